@@ -1,0 +1,127 @@
+# mxfp4-check - see README.md. Targets: all (default), test, check (ASan+UBSan),
+# fuzz, test-all (what CI runs), test-gpu, bench, demo, install, clean.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BUILD      ?= build
+CC         ?= cc
+FIXTURES   ?= $(abspath ../shared/fixtures)
+
+# CUDA is built in when nvcc is found; `make CUDA=0` forces the CPU-only build.
+NVCC       ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
+CUDA       ?= $(if $(NVCC),1,0)
+CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+              -gencode arch=compute_90,code=compute_90
+
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+CPPFLAGS   += -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_VERSION='"$(VERSION)"' \
+              -DMXC_HAVE_CUDA=$(CUDA) -Isrc -Ikernels -I/usr/include/cjson
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=c11 $(WARN) -fopenmp -MMD -MP
+LDLIBS     += -lcjson -lyaml -lncursesw -lm
+LDFLAGS    += -fopenmp
+
+ifeq ($(SAN),1)
+  CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ   := $(BUILD)/src/main.o
+CUDA_OBJ   :=
+ifeq ($(CUDA),1)
+  CUDA_OBJ := $(patsubst %.cu,$(BUILD)/%.o,$(wildcard kernels/*.cu))
+  LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt -lpthread -lstdc++
+endif
+LIB        := $(BUILD)/libmxc.a
+BIN        := $(BUILD)/mxfp4-check
+
+TEST_SRC   := $(wildcard tests/test_*.c)
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+SUPPORT_SRC:= $(wildcard tests/support/*.c)
+SUPPORT_OBJ:= $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
+TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps test check fuzz test-all test-gpu bench demo samples install clean
+all: mxfp4-check
+
+mxfp4-check: $(BIN)
+	@if [ "$(BUILD)" = build ]; then cp $(BIN) $@; fi
+
+$(BIN): $(MAIN_OBJ) $(LIB) $(CUDA_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(CUDA_OBJ) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/kernels/%.o: kernels/%.cu src/mxfp4.h
+	@mkdir -p $(dir $@)
+	$(NVCC) -std=c++17 -O3 $(CUDA_ARCH) -Isrc -Ikernels -DMXC_HAVE_CUDA=1 -Xcompiler -Wall -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(LIB) $(SUPPORT_OBJ) $(CUDA_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/support $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(CUDA_OBJ) $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB) $(SUPPORT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/support $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(LIB) $(LDLIBS)
+
+deps:
+	@./scripts/deps.sh
+
+# Unit and CLI tests against the normal build. Each test program is a cmocka
+# suite; MXC_BIN and MXC_FIXTURES tell them what to run and read.
+test: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+	@set -e; for t in $(TEST_BIN); do \
+	  echo "== $$t"; MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) \
+	  MXC_FIXTURES=$(FIXTURES) MXC_SRCDIR=$(CURDIR) $$t; done
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+check:
+	$(MAKE) BUILD=build-san SAN=1 CUDA=0 test
+
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang-14
+fuzz:
+	@./scripts/fuzz.sh "$(FUZZ_CC)" "$(FUZZ_SECONDS)"
+
+test-gpu:
+	@./scripts/test-gpu.sh
+
+# What CI runs (the README's test command): dependencies, the suite, the
+# sanitizer suite, a short fuzz of every parser, and the GPU notice.
+test-all: deps
+	$(MAKE) test
+	$(MAKE) check
+	$(MAKE) fuzz FUZZ_SECONDS=20
+	$(MAKE) test-gpu
+
+bench: $(BIN)
+	@./bench/run.sh
+
+samples: $(BUILD)/tools/gen_sample
+	$(BUILD)/tools/gen_sample samples
+
+demo: deps
+	$(MAKE) mxfp4-check
+	./mxfp4-check inspect samples/tiny-mxfp4
+	./mxfp4-check inspect samples/tiny-mxfp4 --tensor model.layers.0.mlp.experts.down_proj
+
+install: mxfp4-check
+	install -D -m 755 mxfp4-check $(DESTDIR)$(PREFIX)/bin/mxfp4-check
+	install -D -m 644 mxfp4-check.1 $(DESTDIR)$(PREFIX)/share/man/man1/mxfp4-check.1
+	install -d $(DESTDIR)$(PREFIX)/share/mxfp4-check/rules
+	install -m 644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/mxfp4-check/rules/
+
+clean:
+	rm -rf build build-san build-fuzz mxfp4-check
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs the Debian packages the build and tests need, only those missing.
+set -eu
+PKGS="make gcc libcjson-dev libyaml-dev libncurses-dev libcmocka-dev clang-14 libclang-rt-14-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing

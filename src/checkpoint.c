@@ -1,0 +1,567 @@
+#include "checkpoint.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "jsonfile.h"
+#include "mxfp4.h"
+#include "text.h"
+#include "util.h"
+
+#define SHOWN 200 /* bytes of an escaped name in a message */
+#define SCALE_CHUNK (1u << 20)
+
+typedef struct {
+    char *tensor, *shard;
+} index_entry;
+
+struct ckpt {
+    char *path, *dir;
+    bool has_index, has_total_size;
+    uint64_t total_size;
+    index_entry *index;          /* weight_map, sorted by tensor name */
+    size_t index_count;
+    ckpt_shard *shards;
+    size_t shard_count;
+    ckpt_tensor *tensors;        /* sorted by name */
+    size_t tensor_count;
+    ckpt_logical *logical;       /* sorted by name */
+    size_t logical_count;
+    char **pair_names;           /* owned names of the pairs' logical entries */
+    size_t pair_name_count;
+    ckpt_config config;
+    char **not_convert;
+};
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* A shard name from the index must name a file in the checkpoint directory,
+ * never a path elsewhere. */
+static bool is_plain_file_name(const char *s)
+{
+    return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static int cmp_index_entry(const void *a, const void *b)
+{
+    return strcmp(((const index_entry *)a)->tensor, ((const index_entry *)b)->tensor);
+}
+
+static const index_entry *index_find(const ckpt *c, const char *tensor)
+{
+    index_entry key = {.tensor = (char *)tensor};
+    return bsearch(&key, c->index, c->index_count, sizeof key, cmp_index_entry);
+}
+
+/* ---- index --------------------------------------------------------------- */
+
+static void read_total_size(ckpt *c, const cJSON *root)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
+    const cJSON *ts = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "total_size") : NULL;
+    double v = cJSON_IsNumber(ts) ? ts->valuedouble : -1;
+    /* valueint saturates at INT_MAX: sizes of real checkpoints need valuedouble */
+    if (v >= 0 && v <= (double)ST_MAX_INTEGER && v == (double)(uint64_t)v) {
+        c->has_total_size = true;
+        c->total_size = (uint64_t)v;
+    }
+}
+
+static int load_index(ckpt *c, const char *index_path, char *err, size_t errlen)
+{
+    cJSON *root = jsonfile_load(index_path, CKPT_INDEX_NAME, err, errlen);
+    if (!root)
+        return -1;
+    int rc = 0;
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    const char *dup = cJSON_IsObject(root) ? jsonfile_duplicate_member(root) : NULL;
+    const char *dup_map = cJSON_IsObject(map) ? jsonfile_duplicate_member(map) : NULL;
+    char shown[SHOWN], shown2[SHOWN];
+    if (!cJSON_IsObject(root) || !cJSON_IsObject(map))
+        rc = set_err(err, errlen, "%s: no \"weight_map\" object", CKPT_INDEX_NAME);
+    else if (dup)
+        rc = set_err(err, errlen, "%s: duplicate key \"%s\"", CKPT_INDEX_NAME,
+                     text_escape(dup, shown, sizeof shown));
+    else if (dup_map)
+        rc = set_err(err, errlen, "%s: tensor '%s': listed twice in weight_map", CKPT_INDEX_NAME,
+                     text_escape(dup_map, shown, sizeof shown));
+    if (rc < 0) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    read_total_size(c, root);
+    size_t n = (size_t)cJSON_GetArraySize(map);
+    c->index = xcalloc(n, sizeof(index_entry));
+    for (const cJSON *e = map->child; e; e = e->next) {
+        if (!cJSON_IsString(e) || !is_plain_file_name(e->valuestring)) {
+            rc = set_err(err, errlen, "%s: tensor '%s': shard %s%s%s is not a file name in the checkpoint directory",
+                         CKPT_INDEX_NAME, text_escape(e->string, shown, sizeof shown),
+                         cJSON_IsString(e) ? "'" : "", cJSON_IsString(e) ? text_escape(e->valuestring, shown2, sizeof shown2) : "(not a string)",
+                         cJSON_IsString(e) ? "'" : "");
+            break;
+        }
+        c->index[c->index_count++] = (index_entry){xstrdup(e->string), xstrdup(e->valuestring)};
+    }
+    cJSON_Delete(root);
+    qsort(c->index, c->index_count, sizeof(index_entry), cmp_index_entry);
+    return rc;
+}
+
+/* ---- shards -------------------------------------------------------------- */
+
+static int add_shard(ckpt *c, const char *file, finding_list *fl, char *err, size_t errlen)
+{
+    char *full = xasprintf("%s/%s", c->dir, file);
+    struct stat sb;
+    if (stat(full, &sb) < 0 && errno == ENOENT) {
+        char shown[SHOWN];
+        findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, NULL, file,
+                     "shard '%s' listed in the index is missing", text_escape(file, shown, sizeof shown));
+        free(full);
+        return 0;
+    }
+    st_file *st;
+    int rc = st_open(full, file, &st, err, errlen);
+    free(full);
+    if (rc < 0)
+        return -1;
+    c->shards = xrealloc(c->shards, (c->shard_count + 1) * sizeof(ckpt_shard));
+    c->shards[c->shard_count++] = (ckpt_shard){xstrdup(file), st};
+    return 0;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Opens each distinct shard the index names, in name order. */
+static int open_index_shards(ckpt *c, finding_list *fl, char *err, size_t errlen)
+{
+    const char **names = xmalloc((c->index_count + 1) * sizeof *names);
+    for (size_t i = 0; i < c->index_count; i++)
+        names[i] = c->index[i].shard;
+    qsort(names, c->index_count, sizeof *names, cmp_str_ptr);
+    int rc = 0;
+    for (size_t i = 0; i < c->index_count && rc == 0; i++)
+        if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
+            rc = add_shard(c, names[i], fl, err, errlen);
+    free(names);
+    return rc;
+}
+
+/* ---- tensors ------------------------------------------------------------- */
+
+static int cmp_ckpt_tensor(const void *a, const void *b)
+{
+    const ckpt_tensor *x = a, *y = b;
+    int d = strcmp(x->t->name, y->t->name);
+    return d ? d : (x->shard > y->shard) - (x->shard < y->shard);
+}
+
+static void merge_tensors(ckpt *c, finding_list *fl)
+{
+    size_t total = 0;
+    for (size_t s = 0; s < c->shard_count; s++)
+        total += st_tensor_count(c->shards[s].st);
+    c->tensors = xcalloc(total, sizeof(ckpt_tensor));
+    for (size_t s = 0; s < c->shard_count; s++)
+        for (size_t i = 0; i < st_tensor_count(c->shards[s].st); i++)
+            c->tensors[c->tensor_count++] = (ckpt_tensor){st_tensor_at(c->shards[s].st, i), s};
+    qsort(c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_ckpt_tensor);
+    size_t kept = 0;
+    for (size_t i = 0; i < c->tensor_count; i++) {
+        if (kept > 0 && strcmp(c->tensors[kept - 1].t->name, c->tensors[i].t->name) == 0) {
+            char shown[SHOWN], used[SHOWN];
+            const char *name = c->tensors[i].t->name;
+            findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, name, c->shards[c->tensors[i].shard].file,
+                         "tensor '%s' is in two shards ('%s' is used)", text_escape(name, shown, sizeof shown),
+                         text_escape(c->shards[c->tensors[kept - 1].shard].file, used, sizeof used));
+            continue;
+        }
+        c->tensors[kept++] = c->tensors[i];
+    }
+    c->tensor_count = kept;
+}
+
+/* Each mapped tensor is in its shard, each shard tensor is in the map. */
+static void check_index(ckpt *c, finding_list *fl)
+{
+    char shown[SHOWN], shown2[SHOWN], shown3[SHOWN];
+    for (size_t i = 0; i < c->index_count; i++) {
+        const index_entry *e = &c->index[i];
+        const ckpt_tensor *ct = ckpt_tensor_find(c, e->tensor);
+        if (ct && strcmp(c->shards[ct->shard].file, e->shard) == 0)
+            continue;
+        bool shard_open = false;
+        for (size_t s = 0; s < c->shard_count; s++)
+            shard_open |= strcmp(c->shards[s].file, e->shard) == 0;
+        if (!shard_open)
+            continue; /* already reported as a missing shard */
+        text_escape(e->tensor, shown, sizeof shown);
+        text_escape(e->shard, shown2, sizeof shown2);
+        if (ct)
+            findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, e->tensor, e->shard,
+                         "index maps '%s' to '%s' but it is in '%s'", shown, shown2,
+                         text_escape(c->shards[ct->shard].file, shown3, sizeof shown3));
+        else
+            findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, e->tensor, e->shard,
+                         "index maps '%s' to '%s' but no shard has it", shown, shown2);
+    }
+    for (size_t i = 0; i < c->tensor_count; i++) {
+        const char *name = c->tensors[i].t->name;
+        if (!index_find(c, name))
+            findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, name, c->shards[c->tensors[i].shard].file,
+                         "tensor '%s' of shard '%s' is not in the index weight_map",
+                         text_escape(name, shown, sizeof shown),
+                         text_escape(c->shards[c->tensors[i].shard].file, shown2, sizeof shown2));
+    }
+    if (c->has_total_size && c->total_size != ckpt_data_bytes(c))
+        findings_add(fl, FIND_INDEX_TOTAL_SIZE, SEV_WARN, NULL, CKPT_INDEX_NAME,
+                     "metadata.total_size is %llu but the shards hold %llu bytes of tensors",
+                     (unsigned long long)c->total_size, (unsigned long long)ckpt_data_bytes(c));
+}
+
+/* ---- config -------------------------------------------------------------- */
+
+static int load_config(ckpt *c, char *err, size_t errlen)
+{
+    char *full = xasprintf("%s/%s", c->dir, CKPT_CONFIG_NAME);
+    struct stat sb;
+    if (stat(full, &sb) < 0) {
+        free(full);
+        return 0; /* no config: reported by the checks that need one */
+    }
+    cJSON *root = jsonfile_load(full, CKPT_CONFIG_NAME, err, errlen);
+    free(full);
+    if (!root)
+        return -1;
+    c->config.present = true;
+    int rc = 0;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "quantization_config");
+    if (cJSON_IsObject(q)) {
+        c->config.has_quant = true;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(q, "quant_method");
+        if (cJSON_IsString(m))
+            c->config.quant_method = xstrdup(m->valuestring);
+        const cJSON *pats = cJSON_GetObjectItemCaseSensitive(q, "modules_to_not_convert");
+        int n = cJSON_IsArray(pats) ? cJSON_GetArraySize(pats) : 0;
+        c->not_convert = xcalloc((size_t)n + 1, sizeof(char *));
+        for (const cJSON *p = n ? pats->child : NULL; p; p = p->next) {
+            if (!cJSON_IsString(p)) {
+                rc = set_err(err, errlen,
+                             "%s: quantization_config.modules_to_not_convert[%d] is not a string",
+                             CKPT_CONFIG_NAME, c->config.n_not_convert);
+                break;
+            }
+            c->not_convert[c->config.n_not_convert++] = xstrdup(p->valuestring);
+        }
+        c->config.not_convert = (const char *const *)c->not_convert;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- logical tensors ----------------------------------------------------- */
+
+/* Checks that blocks/scales form a valid pair; on failure adds an
+ * mxfp4.pairing finding and returns false. */
+static bool valid_pair(const ckpt *c, const char *base, const ckpt_tensor *blocks,
+                       const ckpt_tensor *scales, finding_list *fl)
+{
+    const st_tensor *b = blocks->t;
+    const char *file = c->shards[blocks->shard].file;
+    char shown[SHOWN], bs[256], ss[256];
+    text_escape(base, shown, sizeof shown);
+    const char *fault = NULL;
+    if (!scales)
+        fault = "has no matching _scales tensor";
+    else if (b->dtype != DT_U8)
+        fault = "_blocks is not U8";
+    else if (scales->t->dtype != DT_U8 && scales->t->dtype != DT_F8_E8M0)
+        fault = "_scales is neither U8 nor F8_E8M0";
+    else if (b->rank < 2 || b->shape[b->rank - 1] != MXFP4_BLOCK_BYTES)
+        fault = "_blocks does not end in an axis of 16 bytes";
+    else if (ckpt_tensor_find(c, base))
+        fault = "exists both as a plain tensor and as _blocks/_scales";
+    else {
+        bool same = scales->t->rank == b->rank - 1;
+        for (int i = 0; same && i < b->rank - 1; i++)
+            same = scales->t->shape[i] == b->shape[i];
+        uint64_t elems;
+        if (same && !ckd_mul_u64(&elems, b->shape[b->rank - 2], MXFP4_BLOCK_ELEMS))
+            fault = "_blocks has too many groups";
+        else if (!same) {
+            text_shape(b->shape, b->rank, bs, sizeof bs);
+            text_shape(scales->t->shape, scales->t->rank, ss, sizeof ss);
+            findings_add(fl, FIND_PAIRING, SEV_ERROR, base, file,
+                         "'%s': _scales shape %s does not match _blocks shape %s without its last axis",
+                         shown, ss, bs);
+            return false;
+        }
+    }
+    if (fault)
+        findings_add(fl, FIND_PAIRING, SEV_ERROR, base, file, "'%s': %s", shown, fault);
+    return fault == NULL;
+}
+
+static void add_logical(ckpt *c, ckpt_logical lt)
+{
+    c->logical = xrealloc(c->logical, (c->logical_count + 1) * sizeof(ckpt_logical));
+    c->logical[c->logical_count++] = lt;
+}
+
+static ckpt_logical make_pair(ckpt *c, const char *base, const ckpt_tensor *blocks,
+                              const ckpt_tensor *scales)
+{
+    const st_tensor *b = blocks->t;
+    c->pair_names = xrealloc(c->pair_names, (c->pair_name_count + 1) * sizeof(char *));
+    char *name = c->pair_names[c->pair_name_count++] = xstrdup(base);
+    ckpt_logical lt = {.name = name, .kind = LT_MXFP4, .blocks = blocks, .scales = scales,
+                       .rank = b->rank - 1, .groups = b->shape[b->rank - 2]};
+    memcpy(lt.shape, b->shape, sizeof(uint64_t) * (size_t)(b->rank - 1));
+    lt.shape[lt.rank - 1] = lt.groups * MXFP4_BLOCK_ELEMS;
+    lt.bytes = (b->end - b->begin) + (scales->t->end - scales->t->begin);
+    return lt;
+}
+
+static char *strip_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s) - strlen(suffix);
+    char *base = xmalloc(n + 1);
+    memcpy(base, s, n);
+    base[n] = '\0';
+    return base;
+}
+
+static int cmp_logical(const void *a, const void *b)
+{
+    return strcmp(((const ckpt_logical *)a)->name, ((const ckpt_logical *)b)->name);
+}
+
+static void build_logical(ckpt *c, finding_list *fl)
+{
+    bool *paired = xcalloc(c->tensor_count + 1, sizeof(bool));
+    for (size_t i = 0; i < c->tensor_count; i++) {
+        const ckpt_tensor *ct = &c->tensors[i];
+        if (!ends_with(ct->t->name, MXFP4_BLOCKS_SUFFIX))
+            continue;
+        char *base = strip_suffix(ct->t->name, MXFP4_BLOCKS_SUFFIX);
+        char *scales_name = xasprintf("%s%s", base, MXFP4_SCALES_SUFFIX);
+        const ckpt_tensor *sc = ckpt_tensor_find(c, scales_name);
+        if (valid_pair(c, base, ct, sc, fl)) {
+            add_logical(c, make_pair(c, base, ct, sc));
+            paired[i] = true;
+            paired[sc - c->tensors] = true;
+        }
+        free(scales_name);
+        free(base);
+    }
+    for (size_t i = 0; i < c->tensor_count; i++) {
+        const ckpt_tensor *ct = &c->tensors[i];
+        if (paired[i])
+            continue;
+        if (ends_with(ct->t->name, MXFP4_SCALES_SUFFIX)) {
+            char *base = strip_suffix(ct->t->name, MXFP4_SCALES_SUFFIX);
+            char *blocks_name = xasprintf("%s%s", base, MXFP4_BLOCKS_SUFFIX);
+            char shown[SHOWN];
+            if (!ckpt_tensor_find(c, blocks_name))
+                findings_add(fl, FIND_PAIRING, SEV_ERROR, base, c->shards[ct->shard].file,
+                             "'%s': _scales has no matching _blocks tensor",
+                             text_escape(base, shown, sizeof shown));
+            free(blocks_name);
+            free(base);
+        }
+        const st_tensor *t = ct->t;
+        ckpt_logical lt = {.name = t->name, .kind = LT_PLAIN, .plain = ct, .rank = t->rank,
+                           .bytes = t->end - t->begin};
+        memcpy(lt.shape, t->shape, sizeof lt.shape);
+        add_logical(c, lt);
+    }
+    free(paired);
+    qsort(c->logical, c->logical_count, sizeof(ckpt_logical), cmp_logical);
+}
+
+/* ---- open/close ---------------------------------------------------------- */
+
+static int open_layout(ckpt *c, finding_list *fl, char *err, size_t errlen)
+{
+    char shown[SHOWN];
+    text_escape(c->path, shown, sizeof shown);
+    struct stat sb;
+    if (stat(c->path, &sb) < 0)
+        return set_err(err, errlen, "%s: %s", shown, strerror(errno));
+    if (S_ISREG(sb.st_mode)) {
+        const char *slash = strrchr(c->path, '/');
+        c->dir = slash ? strip_suffix(c->path, slash) : xstrdup(".");
+        return add_shard(c, slash ? slash + 1 : c->path, fl, err, errlen);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return set_err(err, errlen, "%s: neither a directory nor a .safetensors file", shown);
+    c->dir = xstrdup(c->path);
+    char *index_path = xasprintf("%s/%s", c->dir, CKPT_INDEX_NAME);
+    int rc;
+    if (stat(index_path, &sb) == 0) {
+        c->has_index = true;
+        rc = load_index(c, index_path, err, errlen);
+        if (rc == 0)
+            rc = open_index_shards(c, fl, err, errlen);
+    } else {
+        char *single = xasprintf("%s/%s", c->dir, CKPT_SINGLE_NAME);
+        rc = stat(single, &sb) == 0
+                 ? add_shard(c, CKPT_SINGLE_NAME, fl, err, errlen)
+                 : set_err(err, errlen, "%s: no %s or %s in this directory", shown, CKPT_INDEX_NAME,
+                           CKPT_SINGLE_NAME);
+        free(single);
+    }
+    free(index_path);
+    if (rc == 0)
+        rc = load_config(c, err, errlen);
+    return rc;
+}
+
+int ckpt_open(const char *path, ckpt **out, finding_list *fl, char *err, size_t errlen)
+{
+    ckpt *c = xcalloc(1, sizeof *c);
+    c->path = xstrdup(path);
+    *out = NULL;
+    if (open_layout(c, fl, err, errlen) < 0) {
+        ckpt_close(c);
+        return -1;
+    }
+    merge_tensors(c, fl);
+    if (c->has_index)
+        check_index(c, fl);
+    build_logical(c, fl);
+    *out = c;
+    return 0;
+}
+
+void ckpt_close(ckpt *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->index_count; i++) {
+        free(c->index[i].tensor);
+        free(c->index[i].shard);
+    }
+    for (size_t i = 0; i < c->shard_count; i++) {
+        st_close(c->shards[i].st);
+        free((char *)c->shards[i].file);
+    }
+    for (size_t i = 0; i < c->pair_name_count; i++)
+        free(c->pair_names[i]);
+    for (int i = 0; i < c->config.n_not_convert; i++)
+        free(c->not_convert[i]);
+    free(c->not_convert);
+    free((char *)c->config.quant_method);
+    free(c->pair_names);
+    free(c->logical);
+    free(c->tensors);
+    free(c->shards);
+    free(c->index);
+    free(c->dir);
+    free(c->path);
+    free(c);
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+const char *ckpt_path(const ckpt *c) { return c->path; }
+bool ckpt_has_index(const ckpt *c) { return c->has_index; }
+size_t ckpt_shard_count(const ckpt *c) { return c->shard_count; }
+size_t ckpt_tensor_count(const ckpt *c) { return c->tensor_count; }
+size_t ckpt_logical_count(const ckpt *c) { return c->logical_count; }
+const ckpt_config *ckpt_get_config(const ckpt *c) { return &c->config; }
+
+bool ckpt_index_total_size(const ckpt *c, uint64_t *out)
+{
+    if (c->has_total_size)
+        *out = c->total_size;
+    return c->has_total_size;
+}
+
+const ckpt_shard *ckpt_shard_at(const ckpt *c, size_t i)
+{
+    return i < c->shard_count ? &c->shards[i] : NULL;
+}
+
+const ckpt_tensor *ckpt_tensor_at(const ckpt *c, size_t i)
+{
+    return i < c->tensor_count ? &c->tensors[i] : NULL;
+}
+
+static int cmp_name_tensor(const void *key, const void *elem)
+{
+    return strcmp(key, ((const ckpt_tensor *)elem)->t->name);
+}
+
+const ckpt_tensor *ckpt_tensor_find(const ckpt *c, const char *name)
+{
+    return bsearch(name, c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_name_tensor);
+}
+
+const ckpt_logical *ckpt_logical_at(const ckpt *c, size_t i)
+{
+    return i < c->logical_count ? &c->logical[i] : NULL;
+}
+
+static int cmp_name_logical(const void *key, const void *elem)
+{
+    return strcmp(key, ((const ckpt_logical *)elem)->name);
+}
+
+const ckpt_logical *ckpt_logical_find(const ckpt *c, const char *name)
+{
+    return bsearch(name, c->logical, c->logical_count, sizeof(ckpt_logical), cmp_name_logical);
+}
+
+uint64_t ckpt_data_bytes(const ckpt *c)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < c->tensor_count; i++)
+        sum += c->tensors[i].t->end - c->tensors[i].t->begin;
+    return sum;
+}
+
+int ckpt_read(const ckpt *c, const ckpt_tensor *ct, uint64_t offset, void *buf, size_t len,
+              char *err, size_t errlen)
+{
+    return st_read(c->shards[ct->shard].st, ct->t, offset, buf, len, err, errlen);
+}
+
+int ckpt_scale_histogram(const ckpt *c, const ckpt_logical *lt, uint64_t hist[256], char *err,
+                         size_t errlen)
+{
+    memset(hist, 0, 256 * sizeof(uint64_t));
+    uint64_t total = lt->scales->t->end - lt->scales->t->begin;
+    uint8_t *buf = xmalloc(SCALE_CHUNK);
+    int rc = 0;
+    for (uint64_t off = 0; off < total && rc == 0; off += SCALE_CHUNK) {
+        size_t n = total - off < SCALE_CHUNK ? (size_t)(total - off) : SCALE_CHUNK;
+        rc = ckpt_read(c, lt->scales, off, buf, n, err, errlen);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            hist[buf[i]]++;
+    }
+    free(buf);
+    return rc;
+}

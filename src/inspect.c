@@ -1,0 +1,439 @@
+/* `mxfp4-check inspect PATH [--json] [--tensor NAME]`: what a checkpoint
+ * holds, one row per logical tensor, with its structural findings. */
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "mxfp4.h"
+#include "pattern.h"
+#include "text.h"
+#include "util.h"
+
+#define SHOWN 512
+
+static const char usage[] =
+    "usage: mxfp4-check inspect PATH [--json] [--tensor NAME]\n"
+    "\n"
+    "List the tensors of a checkpoint (a directory with model.safetensors.index.json\n"
+    "or model.safetensors, or one .safetensors file): name, dtype, shape, bytes,\n"
+    "shard, role (kept/quantized) and the modules_to_not_convert pattern that\n"
+    "decides it. An MXFP4 pair (W_blocks + W_scales) is one row: dtype MXFP4, the\n"
+    "BF16 shape it dequantizes to in the source's orientation (the converter's\n"
+    "transpose undone), and the bytes of blocks + scales.\n"
+    "\n"
+    "  --json          machine-readable output on stdout\n"
+    "  --tensor NAME   one tensor in detail; for MXFP4 its scale-exponent histogram\n"
+    "  -h, --help      this help\n"
+    "\n"
+    "Structural findings (index.mismatch, index.total_size, mxfp4.pairing,\n"
+    "mxfp4.scale_nan, config.quantization) are listed after the table.\n"
+    "Exit status: 0 no errors, 1 structural errors, 2 unreadable input or usage.\n";
+
+typedef struct {
+    const char *path, *tensor;
+    bool json;
+} inspect_opts;
+
+/* Shape as the source had it: the converter quantized W.swapaxes(-2, -1), so
+ * the stored [..., N, K] is shown as [..., K, N]. */
+static void source_shape(const ckpt_logical *lt, uint64_t *shape)
+{
+    memcpy(shape, lt->shape, sizeof(uint64_t) * (size_t)lt->rank);
+    if (lt->kind == LT_MXFP4 && lt->rank >= 2) {
+        shape[lt->rank - 2] = lt->shape[lt->rank - 1];
+        shape[lt->rank - 1] = lt->shape[lt->rank - 2];
+    }
+}
+
+static const char *shard_of(const ckpt *c, const ckpt_tensor *ct)
+{
+    return ckpt_shard_at(c, ct->shard)->file;
+}
+
+static const char *role_pattern(const ckpt *c, const ckpt_logical *lt)
+{
+    const ckpt_config *cfg = ckpt_get_config(c);
+    int p = pat_first_match(cfg->not_convert, cfg->n_not_convert, lt->name);
+    return p >= 0 ? cfg->not_convert[p] : NULL;
+}
+
+static const char *dtype_label(const ckpt_logical *lt)
+{
+    return lt->kind == LT_MXFP4 ? "MXFP4" : dtype_name(lt->plain->t->dtype);
+}
+
+/* Reads every scale tensor: NaN scale bytes are a structural error. */
+static int check_scales(const ckpt *c, finding_list *fl, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ckpt_logical_count(c); i++) {
+        const ckpt_logical *lt = ckpt_logical_at(c, i);
+        uint64_t hist[256];
+        if (lt->kind != LT_MXFP4)
+            continue;
+        if (ckpt_scale_histogram(c, lt, hist, err, errlen) < 0)
+            return -1;
+        if (hist[MXFP4_SCALE_NAN]) {
+            char shown[SHOWN];
+            findings_add(fl, FIND_SCALE_NAN, SEV_ERROR, lt->name, shard_of(c, lt->scales),
+                         "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)",
+                         text_escape(lt->name, shown, sizeof shown),
+                         (unsigned long long)hist[MXFP4_SCALE_NAN]);
+        }
+    }
+    return 0;
+}
+
+static void check_config(const ckpt *c, finding_list *fl)
+{
+    const ckpt_config *cfg = ckpt_get_config(c);
+    bool any_pair = false;
+    for (size_t i = 0; i < ckpt_logical_count(c); i++)
+        any_pair |= ckpt_logical_at(c, i)->kind == LT_MXFP4;
+    if (!any_pair)
+        return;
+    if (!cfg->present)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "MXFP4 tensors but no config.json");
+    else if (!cfg->has_quant || !cfg->quant_method || strcmp(cfg->quant_method, "mxfp4") != 0)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "MXFP4 tensors but config.json has no quantization_config with quant_method \"mxfp4\"");
+}
+
+/* ---- human output -------------------------------------------------------- */
+
+static void print_findings(const finding_list *fl)
+{
+    for (size_t i = 0; i < findings_count(fl); i++) {
+        const finding *f = findings_at(fl, i);
+        printf("%-5s [%s] %s\n", severity_name(f->sev), f->id, f->message);
+    }
+}
+
+static void print_table(const ckpt *c)
+{
+    int wname = 6;
+    char buf[SHOWN];
+    for (size_t i = 0; i < ckpt_logical_count(c); i++) {
+        int w = (int)strlen(text_escape(ckpt_logical_at(c, i)->name, buf, sizeof buf));
+        wname = w > wname ? w : wname;
+    }
+    printf("%-*s  %-7s  %-18s  %10s  %-32s  %-9s  %s\n", wname, "TENSOR", "DTYPE", "SHAPE", "BYTES",
+           "SHARD", "ROLE", "PATTERN");
+    for (size_t i = 0; i < ckpt_logical_count(c); i++) {
+        const ckpt_logical *lt = ckpt_logical_at(c, i);
+        uint64_t shape[ST_MAX_RANK];
+        char shp[256], shard[SHOWN], name[SHOWN], pat[SHOWN];
+        source_shape(lt, shape);
+        const ckpt_tensor *first = lt->kind == LT_MXFP4 ? lt->blocks : lt->plain;
+        text_escape(shard_of(c, first), shard, sizeof shard);
+        if (lt->kind == LT_MXFP4 && lt->scales->shard != lt->blocks->shard) {
+            char other[SHOWN];
+            size_t n = strlen(shard);
+            snprintf(shard + n, sizeof shard - n, "+%s",
+                     text_escape(shard_of(c, lt->scales), other, sizeof other));
+        }
+        const char *p = role_pattern(c, lt);
+        printf("%-*s  %-7s  %-18s  %10llu  %-32s  %-9s  %s\n", wname,
+               text_escape(lt->name, name, sizeof name), dtype_label(lt),
+               text_shape(shape, lt->rank, shp, sizeof shp), (unsigned long long)lt->bytes, shard,
+               lt->kind == LT_MXFP4 ? "quantized" : "kept",
+               p ? text_escape(p, pat, sizeof pat) : "-");
+    }
+}
+
+static void print_summary(const ckpt *c, const finding_list *fl)
+{
+    size_t quantized = 0;
+    uint64_t bytes = ckpt_data_bytes(c);
+    for (size_t i = 0; i < ckpt_logical_count(c); i++)
+        quantized += ckpt_logical_at(c, i)->kind == LT_MXFP4;
+    const ckpt_config *cfg = ckpt_get_config(c);
+    char b[64], shown[SHOWN];
+    printf("\n%zu tensors (%zu quantized, %zu kept) in %zu shard%s, %s of tensor data\n",
+           ckpt_logical_count(c), quantized, ckpt_logical_count(c) - quantized,
+           ckpt_shard_count(c), ckpt_shard_count(c) == 1 ? "" : "s", text_bytes(bytes, b, sizeof b));
+    if (cfg->has_quant)
+        printf("quantization_config: quant_method %s, %d modules_to_not_convert patterns\n",
+               cfg->quant_method ? text_escape(cfg->quant_method, shown, sizeof shown) : "(none)",
+               cfg->n_not_convert);
+    printf("%zu errors, %zu warnings\n", findings_count_sev(fl, SEV_ERROR),
+           findings_count_sev(fl, SEV_WARN));
+}
+
+static void print_histogram(const uint64_t hist[256])
+{
+    uint64_t peak = 1;
+    for (int b = 0; b < 256; b++)
+        peak = hist[b] > peak ? hist[b] : peak;
+    printf("scale exponents (2^e):\n");
+    for (int b = 0; b < 256; b++) {
+        if (!hist[b])
+            continue;
+        int bar = (int)(40 * hist[b] / peak);
+        if (b == MXFP4_SCALE_NAN)
+            printf("  %5s  %10llu  ", "NaN", (unsigned long long)hist[b]);
+        else
+            printf("  %5d  %10llu  ", b - MXFP4_SCALE_BIAS, (unsigned long long)hist[b]);
+        for (int i = 0; i < bar || (i == 0 && hist[b]); i++)
+            putchar('#');
+        putchar('\n');
+    }
+}
+
+static void print_tensor_part(const ckpt *c, const char *label, const ckpt_tensor *ct)
+{
+    char name[SHOWN], shard[SHOWN], shp[256];
+    printf("%-10s %s  %s %s  shard %s  data [%llu, %llu)\n", label,
+           text_escape(ct->t->name, name, sizeof name), dtype_name(ct->t->dtype),
+           text_shape(ct->t->shape, ct->t->rank, shp, sizeof shp),
+           text_escape(shard_of(c, ct), shard, sizeof shard), (unsigned long long)ct->t->begin,
+           (unsigned long long)ct->t->end);
+}
+
+static void print_tensor(const ckpt *c, const ckpt_logical *lt, const uint64_t *hist)
+{
+    char name[SHOWN], shp[256], pat[SHOWN];
+    uint64_t shape[ST_MAX_RANK];
+    source_shape(lt, shape);
+    const char *p = role_pattern(c, lt);
+    printf("tensor     %s\n", text_escape(lt->name, name, sizeof name));
+    printf("dtype      %s\n", dtype_label(lt));
+    printf("shape      %s\n", text_shape(shape, lt->rank, shp, sizeof shp));
+    printf("bytes      %llu\n", (unsigned long long)lt->bytes);
+    printf("role       %s\n", lt->kind == LT_MXFP4 ? "quantized" : "kept");
+    printf("pattern    %s\n", p ? text_escape(p, pat, sizeof pat) : "-");
+    if (lt->kind == LT_PLAIN) {
+        print_tensor_part(c, "stored", lt->plain);
+        return;
+    }
+    printf("stored     %s (rows of %llu blocks of %d)\n", text_shape(lt->shape, lt->rank, shp, sizeof shp),
+           (unsigned long long)lt->groups, MXFP4_BLOCK_ELEMS);
+    print_tensor_part(c, "blocks", lt->blocks);
+    print_tensor_part(c, "scales", lt->scales);
+    print_histogram(hist);
+}
+
+/* ---- JSON output --------------------------------------------------------- */
+
+static cJSON *json_shape(const uint64_t *shape, int rank)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < rank; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)shape[i]));
+    return a;
+}
+
+static cJSON *json_part(const ckpt *c, const ckpt_tensor *ct)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", ct->t->name);
+    cJSON_AddStringToObject(o, "dtype", dtype_name(ct->t->dtype));
+    cJSON_AddItemToObject(o, "shape", json_shape(ct->t->shape, ct->t->rank));
+    cJSON_AddStringToObject(o, "shard", shard_of(c, ct));
+    cJSON_AddItemToObject(o, "data_offsets", json_shape((uint64_t[]){ct->t->begin, ct->t->end}, 2));
+    return o;
+}
+
+static cJSON *json_histogram(const uint64_t hist[256])
+{
+    cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateObject();
+    int lo = 256, hi = -1;
+    for (int b = 0; b < (int)MXFP4_SCALE_NAN; b++) {
+        if (!hist[b])
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "%d", b - MXFP4_SCALE_BIAS);
+        cJSON_AddItemToObject(counts, key, cJSON_CreateNumber((double)hist[b]));
+        lo = b < lo ? b : lo;
+        hi = b > hi ? b : hi;
+    }
+    if (hi >= 0) {
+        cJSON_AddNumberToObject(h, "min", lo - MXFP4_SCALE_BIAS);
+        cJSON_AddNumberToObject(h, "max", hi - MXFP4_SCALE_BIAS);
+    } else {
+        cJSON_AddNullToObject(h, "min");
+        cJSON_AddNullToObject(h, "max");
+    }
+    cJSON_AddItemToObject(h, "counts", counts);
+    cJSON_AddNumberToObject(h, "nan", (double)hist[MXFP4_SCALE_NAN]);
+    return h;
+}
+
+static cJSON *json_tensor(const ckpt *c, const ckpt_logical *lt, const uint64_t *hist)
+{
+    cJSON *o = cJSON_CreateObject();
+    uint64_t shape[ST_MAX_RANK];
+    source_shape(lt, shape);
+    const char *p = role_pattern(c, lt);
+    cJSON_AddStringToObject(o, "name", lt->name);
+    cJSON_AddStringToObject(o, "dtype", dtype_label(lt));
+    cJSON_AddItemToObject(o, "shape", json_shape(shape, lt->rank));
+    cJSON_AddNumberToObject(o, "bytes", (double)lt->bytes);
+    cJSON_AddStringToObject(o, "role", lt->kind == LT_MXFP4 ? "quantized" : "kept");
+    cJSON_AddItemToObject(o, "pattern", p ? cJSON_CreateString(p) : cJSON_CreateNull());
+    if (lt->kind == LT_PLAIN) {
+        cJSON_AddStringToObject(o, "shard", shard_of(c, lt->plain));
+        cJSON_AddItemToObject(o, "data_offsets",
+                              json_shape((uint64_t[]){lt->plain->t->begin, lt->plain->t->end}, 2));
+        return o;
+    }
+    cJSON_AddStringToObject(o, "shard", shard_of(c, lt->blocks));
+    cJSON_AddItemToObject(o, "stored_shape", json_shape(lt->shape, lt->rank));
+    cJSON_AddItemToObject(o, "blocks", json_part(c, lt->blocks));
+    cJSON_AddItemToObject(o, "scales", json_part(c, lt->scales));
+    if (hist)
+        cJSON_AddItemToObject(o, "scale_hist", json_histogram(hist));
+    return o;
+}
+
+static cJSON *json_findings(const finding_list *fl)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < findings_count(fl); i++) {
+        const finding *f = findings_at(fl, i);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", f->id);
+        cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
+        cJSON_AddItemToObject(o, "tensor", f->tensor ? cJSON_CreateString(f->tensor) : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "file", f->file ? cJSON_CreateString(f->file) : cJSON_CreateNull());
+        cJSON_AddStringToObject(o, "message", f->message);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical *one,
+                       const uint64_t *hist)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", "mxfp4-check/inspect/1");
+    cJSON_AddStringToObject(root, "path", ckpt_path(c));
+    cJSON *shards = cJSON_AddArrayToObject(root, "shards");
+    for (size_t i = 0; i < ckpt_shard_count(c); i++) {
+        const ckpt_shard *s = ckpt_shard_at(c, i);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", s->file);
+        cJSON_AddNumberToObject(o, "tensors", (double)st_tensor_count(s->st));
+        cJSON_AddNumberToObject(o, "data_bytes", (double)st_data_len(s->st));
+        cJSON_AddItemToArray(shards, o);
+    }
+    const ckpt_config *cfg = ckpt_get_config(c);
+    cJSON *q = cfg->has_quant ? cJSON_AddObjectToObject(root, "quantization_config")
+                              : (cJSON_AddNullToObject(root, "quantization_config"), NULL);
+    if (q) {
+        cJSON_AddItemToObject(q, "quant_method", cfg->quant_method ? cJSON_CreateString(cfg->quant_method)
+                                                                   : cJSON_CreateNull());
+        cJSON_AddItemToObject(q, "modules_to_not_convert",
+                              cJSON_CreateStringArray(cfg->not_convert, cfg->n_not_convert));
+    }
+    if (one)
+        cJSON_AddItemToObject(root, "tensor", json_tensor(c, one, hist));
+    else {
+        cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
+        for (size_t i = 0; i < ckpt_logical_count(c); i++)
+            cJSON_AddItemToArray(ts, json_tensor(c, ckpt_logical_at(c, i), NULL));
+    }
+    cJSON_AddItemToObject(root, "findings", json_findings(fl));
+    cJSON *sum = cJSON_AddObjectToObject(root, "summary");
+    size_t quantized = 0;
+    for (size_t i = 0; i < ckpt_logical_count(c); i++)
+        quantized += ckpt_logical_at(c, i)->kind == LT_MXFP4;
+    cJSON_AddNumberToObject(sum, "tensors", (double)ckpt_logical_count(c));
+    cJSON_AddNumberToObject(sum, "quantized", (double)quantized);
+    cJSON_AddNumberToObject(sum, "kept", (double)(ckpt_logical_count(c) - quantized));
+    cJSON_AddNumberToObject(sum, "bytes", (double)ckpt_data_bytes(c));
+    cJSON_AddNumberToObject(sum, "errors", (double)findings_count_sev(fl, SEV_ERROR));
+    cJSON_AddNumberToObject(sum, "warnings", (double)findings_count_sev(fl, SEV_WARN));
+    char *text = cJSON_Print(root);
+    puts(text);
+    free(text);
+    cJSON_Delete(root);
+}
+
+/* ---- command ------------------------------------------------------------- */
+
+static int parse_args(int argc, char **argv, inspect_opts *o)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"tensor", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': o->json = true; break;
+        case 't': o->tensor = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return EXIT_INPUT;
+        }
+        if (ch == 'h')
+            return 0;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "mxfp4-check inspect: expected one PATH\n%s", usage);
+        return EXIT_INPUT;
+    }
+    o->path = argv[optind];
+    return -1; /* go on */
+}
+
+static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
+{
+    char err[ST_ERR_LEN], shown[SHOWN];
+    check_config(c, fl);
+    if (check_scales(c, fl, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        return EXIT_INPUT;
+    }
+    const ckpt_logical *one = NULL;
+    uint64_t hist[256] = {0};
+    if (o->tensor) {
+        one = ckpt_logical_find(c, o->tensor);
+        if (!one) {
+            fprintf(stderr, "mxfp4-check: %s: no tensor '%s'\n", ckpt_path(c),
+                    text_escape(o->tensor, shown, sizeof shown));
+            return EXIT_INPUT;
+        }
+        if (one->kind == LT_MXFP4 && ckpt_scale_histogram(c, one, hist, err, sizeof err) < 0) {
+            fprintf(stderr, "mxfp4-check: %s\n", err);
+            return EXIT_INPUT;
+        }
+    }
+    if (o->json)
+        print_json(c, fl, one, one && one->kind == LT_MXFP4 ? hist : NULL);
+    else {
+        if (one)
+            print_tensor(c, one, hist);
+        else
+            print_table(c);
+        print_summary(c, fl);
+        print_findings(fl);
+    }
+    return findings_count_sev(fl, SEV_ERROR) ? EXIT_POLICY : EXIT_PASS;
+}
+
+int inspect_main(int argc, char **argv)
+{
+    inspect_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    char err[ST_ERR_LEN];
+    finding_list *fl = findings_new();
+    ckpt *c = NULL;
+    if (ckpt_open(o.path, &c, fl, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        rc = EXIT_INPUT;
+    } else
+        rc = run(&o, c, fl);
+    ckpt_close(c);
+    findings_free(fl);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/* mxfp4-check: proves an MXFP4 checkpoint is a faithful conversion of its
+ * BF16 source. main() only dispatches to the commands (cli.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: mxfp4-check COMMAND [ARGS]\n"
+    "\n"
+    "  inspect PATH [--json] [--tensor NAME]   what a checkpoint holds\n"
+    "  --help | --version\n"
+    "\n"
+    "Run `mxfp4-check COMMAND --help` for a command's options; `man mxfp4-check`\n"
+    "for everything. Exit status: 0 pass, 1 policy violated, 2 usage error or\n"
+    "unreadable input.\n";
+
+static void print_version(void)
+{
+    printf("mxfp4-check %s\n", MXC_VERSION);
+    printf("backends: cpu%s\n", backend_cuda_built() ? ", cuda" : " (built without CUDA)");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_PASS;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        print_version();
+        return EXIT_PASS;
+    }
+    if (strcmp(cmd, "inspect") == 0)
+        return inspect_main(argc - 1, argv + 1);
+    fprintf(stderr, "mxfp4-check: unknown command '%s'\n%s", cmd, usage);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,133 @@
+/* mxfp4.h - MXFP4 as GPT-OSS stores it, described once.
+ *
+ * Included by the CPU code and by the kernels in kernels/, so the constants, the E2M1
+ * table and the reference quantizer's rounding rules exist in one place and
+ * both backends agree bit for bit. Functions here are header-inline and
+ * marked for host and device when compiled by nvcc.
+ *
+ * Storage: `W_blocks` U8 [*prefix, G, 16] (32 E2M1 codes per block, element
+ * 2i in the LOW nibble of byte i), `W_scales` U8 or F8_E8M0 [*prefix, G], one
+ * E8M0 exponent per block: value 2^(byte - 127), byte 0xFF is NaN. */
+#ifndef MXC_MXFP4_H
+#define MXC_MXFP4_H
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __CUDACC__
+#define MXFP4_HD __host__ __device__
+#else
+#define MXFP4_HD
+#endif
+
+#define MXFP4_BLOCK_ELEMS 32      /* elements per scale */
+#define MXFP4_BLOCK_BYTES 16      /* two E2M1 codes per byte */
+#define MXFP4_SCALE_BIAS 127      /* E8M0: value = 2^(byte - bias) */
+#define MXFP4_SCALE_NAN 0xFFu     /* OCP MX v1.0: NaN, must be reported */
+#define MXFP4_E2M1_MAX 6.0f       /* largest E2M1 magnitude */
+#define MXFP4_CODE_SIGN 0x8u      /* codes 8..15 are 0..7 negated */
+#define MXFP4_BLOCKS_SUFFIX "_blocks"
+#define MXFP4_SCALES_SUFFIX "_scales"
+
+/* ROUND_UP of the reference quantizer: adding this to the float32 bits of
+ * amax/6 and keeping only the exponent rounds up to a power of two. */
+#define MXFP4_ROUND_UP_ADD 0x007FFFFFu
+#define MXFP4_F32_EXP_MASK 0x7F800000u
+#define MXFP4_F32_MANT_BITS 23
+
+/* E2M1 code -> value (as float: all exact). */
+#define MXFP4_E2M1_VALUES \
+    { 0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, \
+     -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f }
+
+MXFP4_HD static inline uint32_t mxfp4_f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+MXFP4_HD static inline float mxfp4_f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* BF16 is the top half of a float32. */
+MXFP4_HD static inline float mxfp4_bf16_to_f32(uint16_t b)
+{
+    return mxfp4_f32_from_bits((uint32_t)b << 16);
+}
+
+/* Value of one E2M1 code (low 4 bits of `code`). */
+MXFP4_HD static inline float mxfp4_e2m1_value(unsigned code)
+{
+    /* computed rather than looked up, so it needs no __constant__ copy on the
+     * device: codes 0..7 = 0, .5, 1, 1.5 (m/2), then 2^(e-1) * 1.m */
+    unsigned m = code & 7u;
+    float mag = m < 4 ? 0.5f * (float)m : (float)(1u << ((m >> 1) - 1)) * (m & 1u ? 1.5f : 1.0f);
+    return (code & MXFP4_CODE_SIGN) ? -mag : mag;
+}
+
+/* The reference quantizer's scale byte for a block whose max |x| is amax:
+ * s = amax / 6 in float32, rounded UP to a power of two through its bits.
+ * amax 0 gives byte 0. */
+MXFP4_HD static inline uint8_t mxfp4_ref_scale_byte(float amax)
+{
+    float s = amax / MXFP4_E2M1_MAX;
+    uint32_t e = (mxfp4_f32_bits(s) + MXFP4_ROUND_UP_ADD) & MXFP4_F32_EXP_MASK;
+    return (uint8_t)(e >> MXFP4_F32_MANT_BITS);
+}
+
+/* 1/scale as the reference computes it (float32); 0 when the scale is 0. */
+MXFP4_HD static inline float mxfp4_ref_inv_scale(uint8_t scale_byte)
+{
+    float scale = mxfp4_f32_from_bits((uint32_t)scale_byte << MXFP4_F32_MANT_BITS);
+    return scale == 0.0f ? 0.0f : 1.0f / scale;
+}
+
+/* Nearest E2M1 code to q (already divided by the scale), ties to even,
+ * saturating at +-6. Ties to even: the converter rounds this way, so codes
+ * match bit for bit. The sign is kept even when the magnitude rounds to 0
+ * (-0 is code 8), as the converter's bit-level encoding does. */
+MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
+{
+    unsigned sign = (mxfp4_f32_bits(q) >> 31) ? MXFP4_CODE_SIGN : 0u;
+    float m = q < 0 ? -q : q;
+    unsigned code;
+    if (m <= 0.25f) code = 0;       /* tie 0.25 -> 0 (even) */
+    else if (m < 0.75f) code = 1;
+    else if (m <= 1.25f) code = 2;  /* ties 0.75 and 1.25 -> 1.0 */
+    else if (m < 1.75f) code = 3;
+    else if (m <= 2.5f) code = 4;   /* ties 1.75 and 2.5 -> 2.0 */
+    else if (m < 3.5f) code = 5;
+    else if (m <= 5.0f) code = 6;   /* ties 3.5 and 5 -> 4.0 */
+    else code = 7;                  /* saturate (NaN compares false: lands here too) */
+    return (uint8_t)(sign | code);
+}
+
+/* Quantizes one block of 32 floats with the reference quantizer. */
+MXFP4_HD static inline void mxfp4_ref_quantize_block(const float *x, uint8_t *scale_byte,
+                                                     uint8_t codes[MXFP4_BLOCK_ELEMS])
+{
+    float amax = 0.0f;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+        float a = x[i] < 0 ? -x[i] : x[i];
+        amax = a > amax ? a : amax;
+    }
+    uint8_t sb = mxfp4_ref_scale_byte(amax);
+    float inv = mxfp4_ref_inv_scale(sb);
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        codes[i] = mxfp4_ref_encode(x[i] * inv);
+    *scale_byte = sb;
+}
+
+/* Code of element i of a 16-byte block. */
+MXFP4_HD static inline unsigned mxfp4_block_code(const uint8_t *block, int i)
+{
+    uint8_t b = block[i >> 1];
+    return (i & 1) ? (unsigned)(b >> 4) : (unsigned)(b & 0xFu);
+}
+
+#endif
