@@ -45,6 +45,7 @@ SUPPORT_OBJ:= $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
+.SECONDARY: $(SUPPORT_OBJ)
 .PHONY: all deps test check fuzz test-all test-gpu bench demo samples install clean
 all: mxfp4-check
 

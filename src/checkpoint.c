@@ -22,7 +22,7 @@ typedef struct {
 
 struct ckpt {
     char *path, *dir;
-    bool has_index, has_total_size;
+    bool is_dir, has_index, has_total_size;
     uint64_t total_size;
     index_entry *index;          /* weight_map, sorted by tensor name */
     size_t index_count;
@@ -413,11 +413,14 @@ static int open_layout(ckpt *c, finding_list *fl, char *err, size_t errlen)
     if (S_ISREG(sb.st_mode)) {
         const char *slash = strrchr(c->path, '/');
         c->dir = slash ? strip_suffix(c->path, slash) : xstrdup(".");
-        return add_shard(c, slash ? slash + 1 : c->path, fl, err, errlen);
+        if (add_shard(c, slash ? slash + 1 : c->path, fl, err, errlen) < 0)
+            return -1;
+        return load_config(c, err, errlen); /* a shard's config sits beside it */
     }
     if (!S_ISDIR(sb.st_mode))
         return set_err(err, errlen, "%s: neither a directory nor a .safetensors file", shown);
     c->dir = xstrdup(c->path);
+    c->is_dir = true;
     char *index_path = xasprintf("%s/%s", c->dir, CKPT_INDEX_NAME);
     int rc;
     if (stat(index_path, &sb) == 0) {
@@ -487,6 +490,8 @@ void ckpt_close(ckpt *c)
 /* ---- accessors ----------------------------------------------------------- */
 
 const char *ckpt_path(const ckpt *c) { return c->path; }
+const char *ckpt_dir(const ckpt *c) { return c->dir; }
+bool ckpt_is_dir(const ckpt *c) { return c->is_dir; }
 bool ckpt_has_index(const ckpt *c) { return c->has_index; }
 size_t ckpt_shard_count(const ckpt *c) { return c->shard_count; }
 size_t ckpt_tensor_count(const ckpt *c) { return c->tensor_count; }

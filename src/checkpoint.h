@@ -64,6 +64,10 @@ int ckpt_open(const char *path, ckpt **out, finding_list *fl, char *err, size_t 
 void ckpt_close(ckpt *c); /* NULL is a no-op */
 
 const char *ckpt_path(const ckpt *c);
+/* The directory holding the shards (for a lone .safetensors file: its directory). */
+const char *ckpt_dir(const ckpt *c);
+/* True when the checkpoint was given as a directory (it may hold config and tokenizer files). */
+bool ckpt_is_dir(const ckpt *c);
 bool ckpt_has_index(const ckpt *c);
 
 /* metadata.total_size of the index, when present. */

@@ -63,6 +63,11 @@ const finding *findings_at(const finding_list *fl, size_t i)
     return i < fl->count ? &fl->items[i] : NULL;
 }
 
+finding *findings_mut(finding_list *fl, size_t i)
+{
+    return i < fl->count ? &fl->items[i] : NULL;
+}
+
 size_t findings_count_sev(const finding_list *fl, severity sev)
 {
     size_t n = 0;

@@ -54,6 +54,7 @@ finding *findings_add(finding_list *fl, const char *id, severity sev, const char
 
 size_t findings_count(const finding_list *fl);
 const finding *findings_at(const finding_list *fl, size_t i);
+finding *findings_mut(finding_list *fl, size_t i); /* for the policy to set severities */
 size_t findings_count_sev(const finding_list *fl, severity sev);
 
 const char *severity_name(severity sev); /* "error", "warn", "info", "off" */

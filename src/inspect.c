@@ -366,7 +366,7 @@ static int parse_args(int argc, char **argv, inspect_opts *o)
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'j': o->json = true; break;
         case 't': o->tensor = optarg; break;

@@ -5,10 +5,12 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "verify.h"
 
 static const char usage[] =
     "usage: mxfp4-check COMMAND [ARGS]\n"
     "\n"
+    "  verify SRC DST [options]                prove DST is a faithful MXFP4 conversion of SRC\n"
     "  inspect PATH [--json] [--tensor NAME]   what a checkpoint holds\n"
     "  --help | --version\n"
     "\n"
@@ -19,7 +21,11 @@ static const char usage[] =
 static void print_version(void)
 {
     printf("mxfp4-check %s\n", MXC_VERSION);
-    printf("backends: cpu%s\n", backend_cuda_built() ? ", cuda" : " (built without CUDA)");
+    if (backend_cuda_built())
+        printf("backends: cpu, cuda (%d device%s)\n", backend_cuda_devices(),
+               backend_cuda_devices() == 1 ? "" : "s");
+    else
+        printf("backends: cpu (built without CUDA)\n");
 }
 
 int main(int argc, char **argv)
@@ -37,6 +43,8 @@ int main(int argc, char **argv)
         print_version();
         return EXIT_PASS;
     }
+    if (strcmp(cmd, "verify") == 0)
+        return verify_main(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return inspect_main(argc - 1, argv + 1);
     fprintf(stderr, "mxfp4-check: unknown command '%s'\n%s", cmd, usage);

@@ -1,0 +1,134 @@
+#include "coverage.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pattern.h"
+#include "text.h"
+#include "util.h"
+
+#define SHOWN 512
+
+struct coverage {
+    cov_entry *entries;
+    size_t count;
+    cov_pattern *patterns;
+    size_t pattern_count;
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Whether a loader could quantize this tensor at all: a weight matrix, not a
+ * bias, norm or sink (rank <= 1, or named *bias). Only there does a
+ * disagreement between the two pattern views change what gets loaded; the
+ * loader view never matches tensor-level patterns such as "model.norm.weight",
+ * and reporting those would bury the real mismatches. */
+static bool loader_could_quantize(const ckpt_logical *lt)
+{
+    return lt->rank >= 2 && !ends_with(lt->name, "bias");
+}
+
+static bool in_scope(const char *only, const char *name)
+{
+    return !only || fnmatch(only, name, 0) == 0;
+}
+
+static void classify(coverage *cv, const ckpt *src, const ckpt *dst, pat_loader **loaders,
+                     const char *only)
+{
+    const ckpt_config *cfg = ckpt_get_config(dst);
+    cv->entries = xcalloc(ckpt_logical_count(src) + 1, sizeof(cov_entry));
+    for (size_t i = 0; i < ckpt_logical_count(src); i++) {
+        const ckpt_logical *s = ckpt_logical_at(src, i);
+        cov_entry e = {.src = s, .pattern = -1};
+        for (int p = 0; p < cfg->n_not_convert; p++) {
+            bool conv = pat_match_converter(cfg->not_convert[p], s->name);
+            bool load = pat_loader_match(loaders[p], s->name);
+            cv->patterns[p].matched += conv;
+            cv->patterns[p].matched_loader += load;
+            if (conv && e.pattern < 0)
+                e.pattern = p;
+            e.loader_keeps |= load;
+        }
+        e.expect_kept = e.pattern >= 0;
+        e.dst = ckpt_logical_find(dst, s->name);
+        e.found = !e.dst ? COV_MISSING : e.dst->kind == LT_MXFP4 ? COV_QUANTIZED : COV_KEPT;
+        if (in_scope(only, s->name))
+            cv->entries[cv->count++] = e;
+    }
+}
+
+static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_list *fl)
+{
+    char name[SHOWN], pat[SHOWN];
+    const char *n = e->src->name;
+    text_escape(n, name, sizeof name);
+    if (e->found == COV_MISSING)
+        findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
+    else if (e->expect_kept && e->found == COV_QUANTIZED)
+        findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
+                     "'%s' is quantized, but pattern '%s' says keep it", name,
+                     text_escape(cfg->not_convert[e->pattern], pat, sizeof pat));
+    else if (!e->expect_kept && e->found == COV_KEPT)
+        findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_ERROR, n, NULL,
+                     "'%s' is kept, but no modules_to_not_convert pattern covers it", name);
+    if (e->expect_kept != e->loader_keeps && loader_could_quantize(e->src))
+        findings_add(fl, FIND_VIEW_MISMATCH, SEV_WARN, n, NULL,
+                     "'%s': the converter %s it but the Hugging Face loader's pattern matching %s it",
+                     name, e->expect_kept ? "keeps" : "quantizes",
+                     e->loader_keeps ? "keeps" : "would quantize");
+}
+
+coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl)
+{
+    coverage *cv = xcalloc(1, sizeof *cv);
+    const ckpt_config *cfg = ckpt_get_config(dst);
+    cv->pattern_count = (size_t)cfg->n_not_convert;
+    cv->patterns = xcalloc(cv->pattern_count + 1, sizeof(cov_pattern));
+    pat_loader **loaders = xcalloc(cv->pattern_count + 1, sizeof *loaders);
+    for (size_t p = 0; p < cv->pattern_count; p++) {
+        cv->patterns[p].pattern = cfg->not_convert[p];
+        loaders[p] = pat_loader_new(cfg->not_convert[p]);
+    }
+    classify(cv, src, dst, loaders, only);
+    for (size_t p = 0; p < cv->pattern_count; p++)
+        pat_loader_free(loaders[p]);
+    free(loaders);
+    for (size_t i = 0; i < cv->count; i++)
+        report_entry(&cv->entries[i], cfg, fl);
+    char name[SHOWN];
+    for (size_t i = 0; i < ckpt_logical_count(dst); i++) {
+        const ckpt_logical *d = ckpt_logical_at(dst, i);
+        if (!ckpt_logical_find(src, d->name) && in_scope(only, d->name))
+            findings_add(fl, FIND_EXTRA, SEV_ERROR, d->name, NULL, "'%s' is in DST but not in the source",
+                         text_escape(d->name, name, sizeof name));
+    }
+    for (size_t p = 0; p < cv->pattern_count; p++)
+        if (cv->patterns[p].matched == 0) /* the pattern text goes in `tensor` for reports */
+            findings_add(fl, FIND_STALE_PATTERN, SEV_WARN, cv->patterns[p].pattern, CKPT_CONFIG_NAME,
+                         "pattern '%s' matches no source tensor",
+                         text_escape(cv->patterns[p].pattern, name, sizeof name));
+    return cv;
+}
+
+void coverage_free(coverage *cv)
+{
+    if (!cv)
+        return;
+    free(cv->entries);
+    free(cv->patterns);
+    free(cv);
+}
+
+size_t coverage_count(const coverage *cv) { return cv->count; }
+const cov_entry *coverage_at(const coverage *cv, size_t i) { return i < cv->count ? &cv->entries[i] : NULL; }
+size_t coverage_pattern_count(const coverage *cv) { return cv->pattern_count; }
+const cov_pattern *coverage_pattern_at(const coverage *cv, size_t i)
+{
+    return i < cv->pattern_count ? &cv->patterns[i] : NULL;
+}

@@ -1,0 +1,47 @@
+/* coverage.h - which source tensors DST kept or quantized, against what its
+ * modules_to_not_convert patterns say (SPEC §3 "Coverage").
+ *
+ * Every source tensor is expected-kept (a pattern matches, converter view) or
+ * expected-quantized (none does), and found kept, quantized or missing in DST.
+ * The coverage owns its entries and pattern counts; entries point into the two
+ * checkpoints, which must outlive it. */
+#ifndef MXC_COVERAGE_H
+#define MXC_COVERAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "finding.h"
+
+typedef enum { COV_KEPT, COV_QUANTIZED, COV_MISSING } cov_found;
+
+typedef struct {
+    const ckpt_logical *src;  /* the source tensor */
+    const ckpt_logical *dst;  /* its form in DST, NULL when missing */
+    bool expect_kept;         /* a pattern matches (converter view) */
+    int pattern;              /* index of the first matching pattern, -1 none */
+    bool loader_keeps;        /* a pattern matches in the loader view */
+    cov_found found;
+} cov_entry;
+
+typedef struct {
+    const char *pattern;      /* owned by the DST checkpoint's config */
+    uint64_t matched, matched_loader;
+} cov_pattern;
+
+typedef struct coverage coverage;
+
+/* Classifies every source tensor whose name matches `only` (fnmatch glob; NULL
+ * for all) and appends coverage.* findings to fl. Pattern counts are over all
+ * source tensors, so a stale pattern is stale whatever --only says. */
+coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl);
+void coverage_free(coverage *cv); /* NULL is a no-op */
+
+size_t coverage_count(const coverage *cv);
+const cov_entry *coverage_at(const coverage *cv, size_t i); /* sorted by name */
+size_t coverage_pattern_count(const coverage *cv);
+const cov_pattern *coverage_pattern_at(const coverage *cv, size_t i);
+
+#endif

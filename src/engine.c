@@ -1,0 +1,340 @@
+#include "engine.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mxfp4.h"
+#include "util.h"
+
+#define SLOTS 2 /* one being read while the other is computed on */
+#define PROGRESS_INTERVAL 0.2
+
+/* One unit of reading: a slab of a quantized tensor, or a byte range of a
+ * kept tensor on both sides. */
+typedef struct {
+    size_t item;
+    mx_slab slab;          /* quantized */
+    uint64_t offset, len;  /* kept */
+} job;
+
+typedef struct {
+    void *src, *dst_a, *dst_b; /* source; blocks (or DST copy); scales */
+    size_t cap_src, cap_a, cap_b;
+    size_t job;
+    bool full;
+} slot;
+
+typedef struct {
+    const ckpt *src, *dst;
+    engine_item *items;
+    const engine_opts *o;
+    job *jobs;
+    size_t njobs;
+    slot slots[SLOTS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool failed;           /* the reader stopped on an error */
+    bool stop;             /* the consumer gave up */
+    char *err;
+    size_t errlen;
+    uint64_t bytes_read, bytes_total;
+    double start;
+    double last_progress;
+} engine;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t engine_slab_bytes_from_env(void)
+{
+    const char *s = getenv("MXFP4_CHECK_SLAB_BYTES");
+    char *end;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    return v > 0 && *end == '\0' ? (uint64_t)v : ENGINE_DEFAULT_SLAB_BYTES;
+}
+
+/* ---- planning the reads -------------------------------------------------- */
+
+static void add_job(engine *e, size_t *cap, job j)
+{
+    xgrow(&e->jobs, cap, e->njobs + 1, sizeof(job));
+    e->jobs[e->njobs++] = j;
+}
+
+static void plan_jobs(engine *e, size_t n, uint64_t budget)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        engine_item *it = &e->items[i];
+        if (it->kind == ENGINE_KEPT) {
+            uint64_t len = it->src->t->end - it->src->t->begin, off = 0;
+            do { /* a zero-length tensor still gets its (empty) job */
+                uint64_t part = len - off < budget ? len - off : budget;
+                add_job(e, &cap, (job){.item = i, .offset = off, .len = part});
+                e->bytes_total += 2 * part;
+                off += part;
+            } while (off < len);
+            continue;
+        }
+        uint64_t count = mx_plan_slabs(&it->geom, budget, NULL);
+        mx_slab *slabs = xmalloc((count ? count : 1) * sizeof *slabs);
+        mx_plan_slabs(&it->geom, budget, slabs);
+        for (uint64_t s = 0; s < count; s++) {
+            add_job(e, &cap, (job){.item = i, .slab = slabs[s]});
+            e->bytes_total += mx_slab_src_bytes(&it->geom, &slabs[s]) +
+                              mx_slab_blocks_bytes(&slabs[s]) + mx_slab_scales_bytes(&slabs[s]);
+        }
+        free(slabs);
+    }
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static void ensure(void **buf, size_t *cap, uint64_t need)
+{
+    if (need > *cap) {
+        free(*buf);
+        *buf = xmalloc((size_t)need);
+        *cap = (size_t)need;
+    }
+}
+
+/* Blocks and scales of a slab. A slab of whole rows is one read each; a slab
+ * cut along the groups gathers one run per stored row. */
+static int read_mx_dst(const engine *e, const engine_item *it, const mx_slab *s, slot *sl)
+{
+    uint64_t N = it->geom.rows, G = it->geom.groups, groups = s->g1 - s->g0;
+    if (groups == G) {
+        uint64_t first = s->m0 * N + s->n0, rows = (s->m1 - s->m0) * (s->n1 - s->n0);
+        if (ckpt_read(e->dst, it->blocks, first * G * MXFP4_BLOCK_BYTES, sl->dst_a,
+                      (size_t)(rows * G * MXFP4_BLOCK_BYTES), e->err, e->errlen) < 0)
+            return -1;
+        return ckpt_read(e->dst, it->scales, first * G, sl->dst_b, (size_t)(rows * G), e->err,
+                         e->errlen);
+    }
+    uint8_t *blocks = sl->dst_a, *scales = sl->dst_b;
+    for (uint64_t m = s->m0; m < s->m1; m++) {
+        for (uint64_t n = s->n0; n < s->n1; n++) {
+            uint64_t row = m * N + n, out = ((m - s->m0) * (s->n1 - s->n0) + n - s->n0) * groups;
+            if (ckpt_read(e->dst, it->blocks, (row * G + s->g0) * MXFP4_BLOCK_BYTES,
+                          blocks + out * MXFP4_BLOCK_BYTES, (size_t)(groups * MXFP4_BLOCK_BYTES),
+                          e->err, e->errlen) < 0 ||
+                ckpt_read(e->dst, it->scales, row * G + s->g0, scales + out, (size_t)groups,
+                          e->err, e->errlen) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Source bytes of a slab: always one contiguous run (see numerics.h). */
+static uint64_t slab_src_offset(const mx_geom *g, const mx_slab *s)
+{
+    uint64_t N = g->rows, K = g->groups * MXFP4_BLOCK_ELEMS;
+    uint64_t elem = g->layout == MX_TRANSPOSED ? s->m0 * N * K + s->g0 * MXFP4_BLOCK_ELEMS * N
+                                               : s->m0 * N * K + s->n0 * K;
+    return elem * 2;
+}
+
+static int read_job(engine *e, const job *j, slot *sl)
+{
+    const engine_item *it = &e->items[j->item];
+    if (it->kind == ENGINE_KEPT) {
+        ensure(&sl->src, &sl->cap_src, j->len);
+        ensure(&sl->dst_a, &sl->cap_a, j->len);
+        if (ckpt_read(e->src, it->src, j->offset, sl->src, (size_t)j->len, e->err, e->errlen) < 0 ||
+            ckpt_read(e->dst, it->dst, j->offset, sl->dst_a, (size_t)j->len, e->err, e->errlen) < 0)
+            return -1;
+        return 0;
+    }
+    uint64_t src_bytes = mx_slab_src_bytes(&it->geom, &j->slab);
+    ensure(&sl->src, &sl->cap_src, src_bytes);
+    ensure(&sl->dst_a, &sl->cap_a, mx_slab_blocks_bytes(&j->slab));
+    ensure(&sl->dst_b, &sl->cap_b, mx_slab_scales_bytes(&j->slab));
+    if (ckpt_read(e->src, it->src, slab_src_offset(&it->geom, &j->slab), sl->src, (size_t)src_bytes,
+                  e->err, e->errlen) < 0)
+        return -1;
+    return read_mx_dst(e, it, &j->slab, sl);
+}
+
+static uint64_t job_bytes(const engine *e, const job *j)
+{
+    const engine_item *it = &e->items[j->item];
+    if (it->kind == ENGINE_KEPT)
+        return 2 * j->len;
+    return mx_slab_src_bytes(&it->geom, &j->slab) + mx_slab_blocks_bytes(&j->slab) +
+           mx_slab_scales_bytes(&j->slab);
+}
+
+static void *reader_main(void *arg)
+{
+    engine *e = arg;
+    for (size_t j = 0; j < e->njobs; j++) {
+        slot *sl = &e->slots[j % SLOTS];
+        pthread_mutex_lock(&e->mu);
+        while (sl->full && !e->stop)
+            pthread_cond_wait(&e->cv, &e->mu);
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->mu);
+        if (stop)
+            return NULL;
+        int rc = read_job(e, &e->jobs[j], sl);
+        pthread_mutex_lock(&e->mu);
+        if (rc < 0)
+            e->failed = true;
+        else {
+            sl->job = j;
+            sl->full = true;
+            e->bytes_read += job_bytes(e, &e->jobs[j]);
+        }
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        if (rc < 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* ---- computing ----------------------------------------------------------- */
+
+static double kept_value(dtype_id dt, const uint8_t *p, uint64_t i, bool *ok)
+{
+    *ok = true;
+    switch (dt) {
+    case DT_BF16: {
+        uint16_t b;
+        memcpy(&b, p + i * 2, 2);
+        return mxfp4_bf16_to_f32(b);
+    }
+    case DT_F32: {
+        float f;
+        memcpy(&f, p + i * 4, 4);
+        return f;
+    }
+    case DT_F64: {
+        double d;
+        memcpy(&d, p + i * 8, 8);
+        return d;
+    }
+    default:
+        *ok = false;
+        return 0.0;
+    }
+}
+
+/* Kept tensors must be bit-identical; when they are not, floating-point ones
+ * also get statistics so the report says how far off they are. */
+static void compute_kept(engine_item *it, const job *j, const slot *sl)
+{
+    if (memcmp(sl->src, sl->dst_a, (size_t)j->len) == 0) {
+        dtype_id dt = it->src->t->dtype;
+        uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? j->offset / esize : 0;
+        bool ok = esize > 0;
+        for (uint64_t i = 0; ok && i < j->len / esize; i++) {
+            double v = kept_value(dt, sl->src, i, &ok);
+            if (ok)
+                stats_add(&it->acc, first + i, v, v);
+        }
+        return;
+    }
+    it->identical = false;
+    dtype_id dt = it->src->t->dtype;
+    uint64_t esize = dtype_traits(dt)->bits / 8;
+    bool ok = esize > 0;
+    for (uint64_t i = 0; ok && i < j->len / esize; i++) {
+        double a = kept_value(dt, sl->src, i, &ok), b = kept_value(dt, sl->dst_a, i, &ok);
+        if (ok)
+            stats_add(&it->acc, j->offset / esize + i, a, b);
+    }
+}
+
+static void compute_job(engine *e, const job *j, const slot *sl)
+{
+    engine_item *it = &e->items[j->item];
+    if (it->kind == ENGINE_KEPT) {
+        compute_kept(it, j, sl);
+        return;
+    }
+    mx_buffers b = {sl->src, sl->dst_a, sl->dst_b};
+    mx_compare_slab_cpu(&it->geom, &j->slab, &b, &e->o->variant, e->o->requant, &it->acc, it->hist);
+}
+
+static void show_progress(engine *e, bool final)
+{
+    double t = now_seconds();
+    if (!e->o->progress || (!final && t - e->last_progress < PROGRESS_INTERVAL))
+        return;
+    e->last_progress = t;
+    double el = t - e->start, done = (double)e->bytes_read, total = (double)e->bytes_total;
+    double rate = el > 0 ? done / el : 0;
+    double eta = rate > 0 ? (total - done) / rate : 0;
+    int width = 30, fill = total > 0 ? (int)(width * done / total) : width;
+    fprintf(stderr, "\r[%.*s%*s] %.2f/%.2f GB  %.2f GB/s  ETA %.0fs ", fill,
+            "##############################", width - fill, "", done / 1e9, total / 1e9, rate / 1e9,
+            eta);
+    if (final)
+        fputc('\n', stderr);
+}
+
+int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
+               const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen)
+{
+    engine e = {.src = src, .dst = dst, .items = items, .o = o, .err = err, .errlen = errlen};
+    for (size_t i = 0; i < n; i++) {
+        stats_init(&items[i].acc);
+        memset(items[i].hist, 0, sizeof items[i].hist);
+        items[i].identical = true;
+    }
+    plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
+    pthread_mutex_init(&e.mu, NULL);
+    pthread_cond_init(&e.cv, NULL);
+    e.start = e.last_progress = now_seconds();
+    pthread_t reader;
+    pthread_create(&reader, NULL, reader_main, &e);
+    int rc = 0;
+    for (size_t j = 0; j < e.njobs; j++) {
+        slot *sl = &e.slots[j % SLOTS];
+        pthread_mutex_lock(&e.mu);
+        while (!sl->full && !e.failed)
+            pthread_cond_wait(&e.cv, &e.mu);
+        bool ready = sl->full;
+        pthread_mutex_unlock(&e.mu);
+        if (!ready) {
+            rc = -1;
+            break;
+        }
+        compute_job(&e, &e.jobs[j], sl);
+        pthread_mutex_lock(&e.mu);
+        sl->full = false;
+        pthread_cond_broadcast(&e.cv);
+        pthread_mutex_unlock(&e.mu);
+        show_progress(&e, false);
+    }
+    pthread_mutex_lock(&e.mu);
+    e.stop = true;
+    pthread_cond_broadcast(&e.cv);
+    pthread_mutex_unlock(&e.mu);
+    pthread_join(reader, NULL);
+    if (rc == 0)
+        show_progress(&e, true);
+    if (bytes_read)
+        *bytes_read = e.bytes_read;
+    for (int s = 0; s < SLOTS; s++) {
+        free(e.slots[s].src);
+        free(e.slots[s].dst_a);
+        free(e.slots[s].dst_b);
+    }
+    free(e.jobs);
+    pthread_cond_destroy(&e.cv);
+    pthread_mutex_destroy(&e.mu);
+    return rc;
+}

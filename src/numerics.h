@@ -1,0 +1,77 @@
+/* numerics.h - comparing an MXFP4 tensor with its BF16 source, one slab at a
+ * time, on the CPU. The CUDA backend implements the same contract.
+ *
+ * Geometry. The stored (dequantized) tensor is M matrices of [N, K] (K = G*32
+ * along the blocks' last axis). The source is M matrices of either
+ *  - [K, N] (MX_TRANSPOSED: the converter quantized W.swapaxes(-2, -1)), or
+ *  - [N, K] (MX_DIRECT: no transpose).
+ * A slab is a part of the tensor held in memory: matrices [m0, m1), stored
+ * rows [n0, n1) and groups [g0, g1). A slab of several matrices covers them
+ * whole; a partial matrix is cut along the source's contiguous axis (groups
+ * for MX_TRANSPOSED, rows for MX_DIRECT), so the source part is one
+ * contiguous read.
+ *
+ * Buffers of a slab (ml = m - m0, rows = n1 - n0, groups = g1 - g0):
+ *  blocks[((ml * rows + n - n0) * groups + g - g0) * 16]  (16 bytes per block)
+ *  scales[(ml * rows + n - n0) * groups + g - g0]
+ *  source, BF16: MX_TRANSPOSED src[(ml * (g1-g0)*32 + k - g0*32) * N + n]
+ *                MX_DIRECT     src[(ml * rows + n - n0) * K + k] */
+#ifndef MXC_NUMERICS_H
+#define MXC_NUMERICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stats.h"
+
+typedef enum { MX_TRANSPOSED, MX_DIRECT } mx_layout;
+
+typedef struct {
+    uint64_t matrices; /* M: product of the prefix axes */
+    uint64_t rows;     /* N: stored rows per matrix */
+    uint64_t groups;   /* G: blocks per stored row; K = G * 32 */
+    mx_layout layout;
+} mx_geom;
+
+typedef struct {
+    uint64_t m0, m1, n0, n1, g0, g1;
+} mx_slab;
+
+/* How DST's bytes are decoded. The faithful reading is {false, 0}; the other
+ * variants replay the usual exporter mistakes for diagnosis. */
+typedef struct {
+    bool swap_nibbles;  /* element 2i in the HIGH nibble */
+    int scale_bias_k;   /* scale = 2^(byte - (127 + k)) */
+} mx_variant;
+
+typedef struct {
+    const uint16_t *src;   /* BF16 bits */
+    const uint8_t *blocks;
+    const uint8_t *scales;
+} mx_buffers;
+
+/* Linear index, in the source tensor, of stored element (m, n, k). */
+static inline uint64_t mx_source_index(const mx_geom *g, uint64_t m, uint64_t n, uint64_t k)
+{
+    uint64_t K = g->groups * 32, N = g->rows;
+    return m * N * K + (g->layout == MX_TRANSPOSED ? k * N + n : n * K + k);
+}
+
+/* Bytes of each buffer of a slab. */
+uint64_t mx_slab_src_bytes(const mx_geom *g, const mx_slab *s);
+uint64_t mx_slab_blocks_bytes(const mx_slab *s);
+uint64_t mx_slab_scales_bytes(const mx_slab *s);
+
+/* Cuts the tensor into slabs whose source part is at most `budget` bytes
+ * (one matrix row-group at least). Returns the number of slabs; with out
+ * non-NULL writes them (call once with NULL to size the array). */
+uint64_t mx_plan_slabs(const mx_geom *g, uint64_t budget, mx_slab *out);
+
+/* Compares a slab on the CPU with OpenMP threads: statistics (and, with
+ * requant, the reference quantizer's codes/scales/error) into *acc, scale
+ * bytes counted into hist[256] when hist is non-NULL. Partial results are
+ * merged in a fixed order, so the result does not depend on the thread count. */
+void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
+                         const mx_variant *v, bool requant, stats_acc *acc, uint64_t *hist);
+
+#endif

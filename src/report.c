@@ -1,0 +1,1068 @@
+/* report.c - the JSON report, JUnit XML and the terminal summary of a
+ * verify_result. Findings that the policy turned off (SEV_OFF) appear in
+ * none of them. */
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mxfp4.h"
+#include "text.h"
+#include "util.h"
+
+#define SHOWN 512             /* escaped names in the terminal table */
+#define CAUSE_SCALE_BIAS "scale_bias"
+#define NUM_TEXT 40           /* "%.17g" of any double fits */
+
+#define ANSI_RED "\x1b[31m"
+#define ANSI_YELLOW "\x1b[33m"
+#define ANSI_GREEN "\x1b[32m"
+#define ANSI_BOLD_RED "\x1b[1;31m"
+#define ANSI_BOLD_GREEN "\x1b[1;32m"
+#define ANSI_RESET "\x1b[0m"
+
+/* ---- findings ------------------------------------------------------------ */
+
+static size_t nfindings(const verify_result *r)
+{
+    return r->findings ? findings_count(r->findings) : 0;
+}
+
+/* The i-th finding, or NULL when the policy turned it off. */
+static const finding *live_finding(const verify_result *r, size_t i)
+{
+    const finding *f = findings_at(r->findings, i);
+    return f && f->sev != SEV_OFF ? f : NULL;
+}
+
+static size_t count_sev(const verify_result *r, severity sev)
+{
+    return r->findings ? findings_count_sev(r->findings, sev) : 0;
+}
+
+static bool report_passed(const verify_result *r)
+{
+    return count_sev(r, SEV_ERROR) == 0;
+}
+
+/* Escaped copy of untrusted text (caller frees). */
+static char *escape_dup(const char *s)
+{
+    size_t len = strlen(s), cap = len * 4 + 1; /* worst case: every byte as \xNN */
+    return text_escape_n(s, len, xmalloc(cap), cap);
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+/* Names from files were checked as UTF-8 by the parsers; paths from the
+ * command line were not, and JSON text must be UTF-8. */
+static cJSON *json_text(const char *s)
+{
+    if (!s)
+        return cJSON_CreateNull();
+    if (text_utf8_valid(s, strlen(s)))
+        return cJSON_CreateString(s);
+    char *e = escape_dup(s);
+    cJSON *j = cJSON_CreateString(e);
+    free(e);
+    return j;
+}
+
+/* JSON has no infinity or NaN. */
+static cJSON *json_num(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *json_count(uint64_t n)
+{
+    return cJSON_CreateNumber((double)n);
+}
+
+static cJSON *json_finding(const finding *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", json_text(or_empty(f->id)));
+    cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
+    cJSON_AddItemToObject(o, "tensor", json_text(f->tensor));
+    cJSON_AddItemToObject(o, "file", json_text(f->file));
+    cJSON_AddItemToObject(o, "message", json_text(or_empty(f->message)));
+    if (f->id && strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause) {
+        cJSON_AddItemToObject(o, "cause", json_text(f->cause));
+        if (strcmp(f->cause, CAUSE_SCALE_BIAS) == 0)
+            cJSON_AddNumberToObject(o, "k", f->scale_bias_k);
+    }
+    return o;
+}
+
+static cJSON *json_findings(const verify_result *r)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < nfindings(r); i++) {
+        const finding *f = live_finding(r, i);
+        if (f)
+            cJSON_AddItemToArray(a, json_finding(f));
+    }
+    return a;
+}
+
+static cJSON *json_summary(const verify_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "tensors", json_count(r->tensor_count));
+    cJSON_AddItemToObject(o, "quantized", json_count(r->quantized));
+    cJSON_AddItemToObject(o, "kept", json_count(r->kept));
+    cJSON_AddItemToObject(o, "errors", json_count(count_sev(r, SEV_ERROR)));
+    cJSON_AddItemToObject(o, "warnings", json_count(count_sev(r, SEV_WARN)));
+    cJSON_AddItemToObject(o, "bytes_read", json_count(r->bytes_read));
+    cJSON_AddItemToObject(o, "seconds", json_num(r->seconds));
+    return o;
+}
+
+/* Coverage lists, each the tensor field of the findings of one id (for
+ * coverage.stale_pattern verify puts the pattern there). */
+static const struct {
+    const char *id, *key;
+} coverage_lists[] = {
+    {FIND_SHOULD_KEEP, "should_keep"}, {FIND_SHOULD_QUANTIZE, "should_quantize"},
+    {FIND_MISSING, "missing"},         {FIND_EXTRA, "extra"},
+    {FIND_STALE_PATTERN, "stale_patterns"}, {FIND_VIEW_MISMATCH, "view_mismatch"},
+};
+
+static cJSON *json_coverage(const verify_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *pats = cJSON_AddArrayToObject(o, "patterns");
+    for (size_t i = 0; i < r->pattern_count; i++) {
+        const verify_pattern *p = &r->patterns[i];
+        cJSON *po = cJSON_CreateObject();
+        cJSON_AddItemToObject(po, "pattern", json_text(or_empty(p->pattern)));
+        cJSON_AddItemToObject(po, "matched", json_count(p->matched));
+        cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
+        cJSON_AddItemToArray(pats, po);
+    }
+    for (size_t k = 0; k < sizeof coverage_lists / sizeof coverage_lists[0]; k++) {
+        cJSON *a = cJSON_AddArrayToObject(o, coverage_lists[k].key);
+        for (size_t i = 0; i < nfindings(r); i++) {
+            const finding *f = live_finding(r, i);
+            if (f && f->tensor && f->id && strcmp(f->id, coverage_lists[k].id) == 0)
+                cJSON_AddItemToArray(a, json_text(f->tensor));
+        }
+    }
+    return o;
+}
+
+static int tensor_rank(const verify_tensor *t)
+{
+    return t->rank < 0 ? 0 : t->rank > ST_MAX_RANK ? ST_MAX_RANK : t->rank;
+}
+
+static cJSON *json_shape(const verify_tensor *t)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < tensor_rank(t); i++)
+        cJSON_AddItemToArray(a, json_count(t->shape[i]));
+    return a;
+}
+
+/* The linear index in the source's row-major order as coordinates of the
+ * source shape; null when it names no element. */
+static cJSON *json_index(const verify_tensor *t)
+{
+    int rank = tensor_rank(t);
+    uint64_t numel = 1, idx = t->stats.max_abs_err_index, coord[ST_MAX_RANK];
+    bool bounded = true;
+    for (int i = 0; i < rank; i++)
+        bounded = bounded && ckd_mul_u64(&numel, numel, t->shape[i]);
+    if (bounded && idx >= numel)
+        return cJSON_CreateNull();
+    for (int i = rank - 1; i >= 0; i--) {
+        if (t->shape[i] == 0)
+            return cJSON_CreateNull();
+        coord[i] = idx % t->shape[i];
+        idx /= t->shape[i];
+    }
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < rank; i++)
+        cJSON_AddItemToArray(a, json_count(coord[i]));
+    return a;
+}
+
+static cJSON *json_stats(const verify_tensor *t)
+{
+    const stats_result *s = &t->stats;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "max_abs_err", json_num(s->max_abs_err));
+    cJSON_AddItemToObject(o, "max_abs_err_index", json_index(t));
+    cJSON_AddItemToObject(o, "mean_abs_err", json_num(s->mean_abs_err));
+    cJSON_AddItemToObject(o, "rmse", json_num(s->rmse));
+    cJSON_AddItemToObject(o, "rel_l2", json_num(s->rel_l2));
+    cJSON_AddItemToObject(o, "cosine", json_num(s->cosine));
+    cJSON_AddItemToObject(o, "snr_db", json_num(s->snr_db));
+    cJSON_AddItemToObject(o, "nonfinite", json_count(s->nonfinite));
+    cJSON_AddItemToObject(o, "equal_fraction", json_num(s->equal_fraction));
+    return o;
+}
+
+static cJSON *json_requant(const stats_result *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "codes_identical", json_num(s->codes_identical));
+    cJSON_AddItemToObject(o, "scales_identical", json_num(s->scales_identical));
+    cJSON_AddItemToObject(o, "ref_rel_l2", json_num(s->ref_rel_l2));
+    cJSON_AddItemToObject(o, "excess", json_num(s->excess));
+    return o;
+}
+
+/* Scale exponents e = byte - 127 as decimal keys; byte 0xFF (NaN) apart. */
+static cJSON *json_histogram(const uint64_t hist[256])
+{
+    cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateObject();
+    int lo = -1, hi = -1;
+    for (int b = 0; b < (int)MXFP4_SCALE_NAN; b++) {
+        if (!hist[b])
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "%d", b - MXFP4_SCALE_BIAS);
+        cJSON_AddItemToObject(counts, key, json_count(hist[b]));
+        lo = lo < 0 ? b : lo;
+        hi = b;
+    }
+    cJSON_AddItemToObject(h, "min", lo < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(lo - MXFP4_SCALE_BIAS));
+    cJSON_AddItemToObject(h, "max", hi < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(hi - MXFP4_SCALE_BIAS));
+    cJSON_AddItemToObject(h, "counts", counts);
+    cJSON_AddItemToObject(h, "nan", json_count(hist[MXFP4_SCALE_NAN]));
+    return h;
+}
+
+static bool histogram_empty(const uint64_t hist[256])
+{
+    for (int b = 0; b < 256; b++)
+        if (hist[b])
+            return false;
+    return true;
+}
+
+static const char *status_name(vt_status s)
+{
+    return s == VT_FAIL ? "fail" : s == VT_WARN ? "warn" : "pass";
+}
+
+static cJSON *json_tensor(const verify_tensor *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool quantized = t->kind == VT_QUANTIZED;
+    cJSON_AddItemToObject(o, "name", json_text(or_empty(t->name)));
+    cJSON_AddStringToObject(o, "kind", quantized ? "quantized" : "kept");
+    cJSON_AddStringToObject(o, "status", status_name(t->status));
+    cJSON_AddItemToObject(o, "shape", json_shape(t));
+    cJSON_AddItemToObject(o, "stats", t->compared ? json_stats(t) : cJSON_CreateNull());
+    if (quantized && t->compared)
+        cJSON_AddItemToObject(o, "requant", json_requant(&t->stats));
+    if (quantized && (t->compared || !histogram_empty(t->scale_hist)))
+        cJSON_AddItemToObject(o, "scale_hist", json_histogram(t->scale_hist));
+    return o;
+}
+
+cJSON *report_json(const verify_result *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", REPORT_SCHEMA);
+    cJSON_AddStringToObject(root, "result", report_passed(r) ? "pass" : "fail");
+    cJSON_AddItemToObject(root, "src", json_text(or_empty(r->src)));
+    cJSON_AddItemToObject(root, "dst", json_text(or_empty(r->dst)));
+    cJSON_AddItemToObject(root, "summary", json_summary(r));
+    cJSON_AddItemToObject(root, "findings", json_findings(r));
+    cJSON_AddItemToObject(root, "coverage", json_coverage(r));
+    cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
+    for (size_t i = 0; i < r->tensor_count; i++)
+        cJSON_AddItemToArray(ts, json_tensor(&r->tensors[i]));
+    return root;
+}
+
+/* ---- exact numbers --------------------------------------------------------- */
+
+/* A locale with a decimal comma (the TUI calls setlocale) must not leak into
+ * JSON. */
+static void dot_decimal(char *buf)
+{
+    const char *dp = localeconv()->decimal_point;
+    if (!dp || !*dp || strcmp(dp, ".") == 0)
+        return;
+    char *p = strstr(buf, dp);
+    if (!p)
+        return;
+    size_t n = strlen(dp);
+    *p = '.';
+    memmove(p + 1, p + n, strlen(p + n) + 1);
+}
+
+/* The fewest digits (15..17) that read back as v: cJSON prints 15 and accepts
+ * a near miss, so 0.30000000000000004 would come back as 0.3. */
+static void format_double(double v, char *buf, size_t len)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    dot_decimal(buf);
+}
+
+/* Turns every number of the tree into raw text with exact digits. */
+static void exact_numbers(cJSON *node)
+{
+    for (cJSON *c = node->child; c; c = c->next) {
+        if (!cJSON_IsNumber(c)) {
+            exact_numbers(c);
+            continue;
+        }
+        char buf[NUM_TEXT];
+        format_double(c->valuedouble, buf, sizeof buf);
+        size_t n = strlen(buf) + 1;
+        char *raw = cJSON_malloc(n);
+        if (!raw)
+            continue; /* out of memory: cJSON's own digits still parse */
+        memcpy(raw, buf, n);
+        c->valuestring = raw; /* freed by cJSON_Delete */
+        c->type = cJSON_Raw | (c->type & cJSON_StringIsConst);
+    }
+}
+
+char *report_json_string(const verify_result *r)
+{
+    cJSON *root = report_json(r);
+    exact_numbers(root);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return NULL;
+    size_t n = strlen(text);
+    char *out = xmalloc(n + 2);
+    memcpy(out, text, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    free(text);
+    return out;
+}
+
+/* ---- writing files --------------------------------------------------------- */
+
+/* Directory part of path ("." when it has none). Caller frees. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    char *d = xmalloc((size_t)(slash - path) + 1);
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = '\0';
+    return d;
+}
+
+/* The directory a checkpoint path stands for, resolved: itself, or the
+ * directory of a single-file checkpoint. NULL when it cannot be resolved. */
+static char *checkpoint_root(const char *p)
+{
+    char *real = p ? realpath(p, NULL) : NULL;
+    struct stat st;
+    if (!real || stat(real, &st) < 0 || S_ISDIR(st.st_mode))
+        return real;
+    char *d = dir_of(real);
+    free(real);
+    return d;
+}
+
+static bool path_inside(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (strncmp(path, root, n) != 0)
+        return false;
+    return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
+}
+
+/* Nothing is ever written inside a checkpoint (SPEC §2). */
+static int check_target(const verify_result *r, const char *path, char *err, size_t errlen)
+{
+    char shown[SHOWN], root_shown[SHOWN];
+    text_escape(path, shown, sizeof shown);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        snprintf(err, errlen, "cannot write report '%s': not a file name", shown);
+        return -1;
+    }
+    char *dir = dir_of(path), *real = realpath(dir, NULL);
+    free(dir);
+    if (!real) {
+        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(errno));
+        return -1;
+    }
+    const char *roots[2] = {r->src, r->dst}, *what[2] = {"source", "converted"};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        char *root = checkpoint_root(roots[i]);
+        if (root && path_inside(real, root)) {
+            snprintf(err, errlen, "refusing to write report '%s' inside the %s checkpoint '%s'",
+                     shown, what[i], text_escape(roots[i], root_shown, sizeof root_shown));
+            rc = -1;
+        }
+        free(root);
+    }
+    free(real);
+    return rc;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* A new file gets the mode any other would: 0666 less the umask. */
+static mode_t file_mode(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    return 0666 & ~mask;
+}
+
+/* Whole or not at all: a temporary file beside the target, fsync, rename. */
+static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    char shown[SHOWN];
+    text_escape(path, shown, sizeof shown);
+    char *dir = dir_of(path);
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char *tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(errno));
+        free(tmp);
+        free(dir);
+        return -1;
+    }
+    int rc = 0;
+    if (fchmod(fd, file_mode()) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
+        rc = -1;
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(saved));
+    } else {
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) { /* the rename itself survives a crash */
+            (void)fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+static int write_report(const verify_result *r, const char *path, const char *text, char *err,
+                        size_t errlen)
+{
+    if (!text) {
+        snprintf(err, errlen, "cannot write report: out of memory");
+        return -1;
+    }
+    if (strcmp(path, "-") == 0) {
+        if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+            snprintf(err, errlen, "cannot write report to stdout: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (check_target(r, path, err, errlen) < 0)
+        return -1;
+    return write_atomic(path, text, err, errlen);
+}
+
+int report_write_json(const verify_result *r, const char *path, char *err, size_t errlen)
+{
+    char *text = report_json_string(r);
+    int rc = write_report(r, path, text, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* ---- JUnit XML ------------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at p, 0 when it is not a character XML 1.0
+ * allows (invalid UTF-8, U+FFFE, U+FFFF). */
+static size_t xml_char_len(const unsigned char *p, size_t left)
+{
+    size_t n = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
+    if (n == 0 || n > left || !text_utf8_valid((const char *)p, n))
+        return 0;
+    if (n == 3 && p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF))
+        return 0;
+    return n;
+}
+
+/* Writes s as XML character data or attribute value. Characters XML 1.0
+ * forbids become '?'; in attributes, tabs and newlines are kept as character
+ * references (a parser would turn them into spaces). */
+static void xml_put(FILE *m, const char *s, bool attr)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c >= 0x80) {
+            size_t n = xml_char_len(p + i, len - i);
+            if (n == 0) {
+                fputc('?', m);
+                n = 1;
+            } else
+                fwrite(p + i, 1, n, m);
+            i += n;
+            continue;
+        }
+        switch (c) {
+        case '&': fputs("&amp;", m); break;
+        case '<': fputs("&lt;", m); break;
+        case '>': fputs("&gt;", m); break;
+        case '"': fputs("&quot;", m); break;
+        case '\'': fputs("&apos;", m); break;
+        case '\r': fputs("&#13;", m); break;
+        case '\t': attr ? fputs("&#9;", m) : fputc(c, m); break;
+        case '\n': attr ? fputs("&#10;", m) : fputc(c, m); break;
+        default: fputc(c < 0x20 ? '?' : c, m); break;
+        }
+        i++;
+    }
+}
+
+/* Findings on a tensor of the report, sorted by tensor name so each
+ * testcase finds its own with a binary search. */
+typedef struct {
+    const finding *f;
+    size_t pos; /* order in the report, kept among equal names */
+} tensor_finding;
+
+typedef struct {
+    const verify_result *r;
+    const char **names;         /* tensor names, sorted */
+    tensor_finding *attached;   /* findings on those tensors, sorted */
+    size_t nattached;
+    const finding **scratch;    /* one testcase's findings */
+    FILE *body;
+    size_t tests, failures;
+} junit;
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_tensor_finding(const void *a, const void *b)
+{
+    const tensor_finding *x = a, *y = b;
+    int c = strcmp(x->f->tensor, y->f->tensor);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static bool in_report(const junit *j, const char *name)
+{
+    return name && bsearch(&name, j->names, j->r->tensor_count, sizeof *j->names, cmp_str_ptr);
+}
+
+static void junit_index(junit *j)
+{
+    const verify_result *r = j->r;
+    j->names = xmalloc(sizeof *j->names * (r->tensor_count + 1));
+    for (size_t i = 0; i < r->tensor_count; i++)
+        j->names[i] = or_empty(r->tensors[i].name);
+    qsort(j->names, r->tensor_count, sizeof *j->names, cmp_str_ptr);
+    j->attached = xmalloc(sizeof *j->attached * (nfindings(r) + 1));
+    j->scratch = xmalloc(sizeof *j->scratch * (nfindings(r) + 1));
+    for (size_t i = 0; i < nfindings(r); i++) {
+        const finding *f = live_finding(r, i);
+        if (f && in_report(j, f->tensor))
+            j->attached[j->nattached++] = (tensor_finding){f, i};
+    }
+    qsort(j->attached, j->nattached, sizeof *j->attached, cmp_tensor_finding);
+}
+
+static void junit_lines(FILE *m, const finding *const *fs, size_t n, bool errors)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((fs[i]->sev == SEV_ERROR) != errors)
+            continue;
+        fprintf(m, "%s [", severity_name(fs[i]->sev));
+        xml_put(m, or_empty(fs[i]->id), false);
+        fputs("] ", m);
+        xml_put(m, or_empty(fs[i]->message), false);
+        fputc('\n', m);
+    }
+}
+
+/* One testcase: failing when forced or when one of fs is an error. */
+static void junit_case(junit *j, const char *classname, const char *name, const finding *const *fs,
+                       size_t n, bool fail)
+{
+    const finding *first = NULL;
+    size_t others = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i]->sev == SEV_ERROR && !first)
+            first = fs[i];
+        others += fs[i]->sev != SEV_ERROR;
+    }
+    fail = fail || first;
+    j->tests++;
+    j->failures += fail;
+    fprintf(j->body, "    <testcase classname=\"%s\" name=\"", classname);
+    xml_put(j->body, name, true);
+    if (!fail && !others) {
+        fputs("\"/>\n", j->body);
+        return;
+    }
+    fputs("\">\n", j->body);
+    if (fail) {
+        fputs("      <failure message=\"", j->body);
+        xml_put(j->body, first ? or_empty(first->message) : "tensor failed", true);
+        fputs("\" type=\"", j->body);
+        xml_put(j->body, first ? or_empty(first->id) : "status", true);
+        fputs("\">", j->body);
+        junit_lines(j->body, fs, n, true);
+        fputs("</failure>\n", j->body);
+    }
+    if (others) {
+        fputs("      <system-out>", j->body);
+        junit_lines(j->body, fs, n, false);
+        fputs("</system-out>\n", j->body);
+    }
+    fputs("    </testcase>\n", j->body);
+}
+
+static void junit_tensor(junit *j, const verify_tensor *t)
+{
+    const char *name = or_empty(t->name);
+    tensor_finding key = {&(finding){.tensor = (char *)name}, 0};
+    size_t lo = 0, hi = j->nattached; /* first finding on name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_tensor_finding(&j->attached[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < j->nattached && strcmp(j->attached[i].f->tensor, name) == 0; i++)
+        j->scratch[n++] = j->attached[i].f;
+    char *shown = escape_dup(name);
+    junit_case(j, "tensors", shown, j->scratch, n, t->status == VT_FAIL);
+    free(shown);
+}
+
+/* Findings of one id on no tensor of the report. */
+static size_t junit_unattached(junit *j, const char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nfindings(j->r); i++) {
+        const finding *f = live_finding(j->r, i);
+        if (f && f->id && strcmp(f->id, id) == 0 && !in_report(j, f->tensor))
+            j->scratch[n++] = f;
+    }
+    return n;
+}
+
+static const struct {
+    const char *id, *classname;
+} junit_checks[] = {
+    {FIND_HEADER, "structure"},          {FIND_INDEX_MISMATCH, "structure"},
+    {FIND_INDEX_TOTAL_SIZE, "structure"}, {FIND_CONFIG_QUANT, "structure"},
+    {FIND_FILES_COPIED, "structure"},    {FIND_PAIRING, "structure"},
+    {FIND_SCALE_NAN, "structure"},       {FIND_SHOULD_KEEP, "coverage"},
+    {FIND_SHOULD_QUANTIZE, "coverage"},  {FIND_MISSING, "coverage"},
+    {FIND_EXTRA, "coverage"},            {FIND_STALE_PATTERN, "coverage"},
+    {FIND_VIEW_MISMATCH, "coverage"},
+};
+#define N_JUNIT_CHECKS (sizeof junit_checks / sizeof junit_checks[0])
+
+static bool is_junit_check(const char *id)
+{
+    for (size_t k = 0; k < N_JUNIT_CHECKS; k++)
+        if (strcmp(junit_checks[k].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Ids outside the fixed checks (numerics.*, kept.*) with findings on no
+ * tensor of the report get a testcase each, so no error goes unreported. */
+static void junit_others(junit *j)
+{
+    const verify_result *r = j->r;
+    for (size_t i = 0; i < nfindings(r); i++) {
+        const finding *f = live_finding(r, i);
+        if (!f || !f->id || is_junit_check(f->id) || in_report(j, f->tensor))
+            continue;
+        bool seen = false; /* one testcase per id, at its first finding */
+        for (size_t k = 0; k < i && !seen; k++) {
+            const finding *g = live_finding(r, k);
+            seen = g && g->id && strcmp(g->id, f->id) == 0 && !in_report(j, g->tensor);
+        }
+        if (!seen) {
+            size_t n = junit_unattached(j, f->id);
+            junit_case(j, "other", f->id, j->scratch, n, false);
+        }
+    }
+}
+
+static char *junit_text(const verify_result *r)
+{
+    junit j = {.r = r};
+    char *body = NULL, *out = NULL;
+    size_t body_len = 0, out_len = 0;
+    j.body = open_memstream(&body, &body_len);
+    if (!j.body)
+        return NULL;
+    junit_index(&j);
+    for (size_t i = 0; i < r->tensor_count; i++)
+        junit_tensor(&j, &r->tensors[i]);
+    for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
+        size_t n = junit_unattached(&j, junit_checks[k].id);
+        junit_case(&j, junit_checks[k].classname, junit_checks[k].id, j.scratch, n, false);
+    }
+    junit_others(&j);
+    fclose(j.body);
+    free(j.names);
+    free(j.attached);
+    free(j.scratch);
+    FILE *m = open_memstream(&out, &out_len);
+    if (!m) {
+        free(body);
+        return NULL;
+    }
+    double secs = isfinite(r->seconds) && r->seconds > 0 ? r->seconds : 0.0;
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", m);
+    fprintf(m, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", j.tests,
+            j.failures, secs);
+    fprintf(m, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+               "skipped=\"0\" time=\"%.3f\">\n",
+            j.tests, j.failures, secs);
+    fputs(body ? body : "", m);
+    fputs("  </testsuite>\n</testsuites>\n", m);
+    free(body);
+    if (fclose(m) != 0) {
+        free(out);
+        return NULL;
+    }
+    dot_decimal(out); /* in "time": the only non-integer number */
+    return out;
+}
+
+int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen)
+{
+    char *text = junit_text(r);
+    int rc = write_report(r, path, text, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* ---- terminal ---------------------------------------------------------- */
+
+typedef struct {
+    FILE *out;
+    bool color;
+} term;
+
+static void put_colored(const term *t, const char *ansi, const char *text)
+{
+    if (t->color)
+        fprintf(t->out, "%s%s%s", ansi, text, ANSI_RESET);
+    else
+        fputs(text, t->out);
+}
+
+static const char *status_color(vt_status s)
+{
+    return s == VT_FAIL ? ANSI_RED : s == VT_WARN ? ANSI_YELLOW : ANSI_GREEN;
+}
+
+static const char *severity_color(severity s)
+{
+    return s == SEV_ERROR ? ANSI_RED : s == SEV_WARN ? ANSI_YELLOW : "";
+}
+
+static void print_header(const term *t, const verify_result *r)
+{
+    char src[SHOWN], dst[SHOWN], bytes[64];
+    fprintf(t->out, "mxfp4-check verify %s -> %s\n", text_escape(or_empty(r->src), src, sizeof src),
+            text_escape(or_empty(r->dst), dst, sizeof dst));
+    text_bytes(r->bytes_read, bytes, sizeof bytes);
+    fprintf(t->out, "backend %s: %zu tensors (%zu quantized, %zu kept), %s read in %.2f s",
+            r->backend ? r->backend : "-", r->tensor_count, r->quantized, r->kept, bytes, r->seconds);
+    if (r->seconds > 0)
+        fprintf(t->out, " (%.2f GB/s)", (double)r->bytes_read / r->seconds / 1e9);
+    fputc('\n', t->out);
+}
+
+/* Higher is worse; a value that is not a number sorts as the worst. */
+static double worse_key(double v)
+{
+    return isnan(v) ? INFINITY : v;
+}
+
+static double excess_key(const verify_tensor *t)
+{
+    return t->compared && t->kind == VT_QUANTIZED ? worse_key(t->stats.excess) : -1.0;
+}
+
+static double rel_l2_key(const verify_tensor *t)
+{
+    return t->compared ? worse_key(t->stats.rel_l2) : -1.0;
+}
+
+static int cmp_worst(const void *a, const void *b)
+{
+    const verify_tensor *x = *(const verify_tensor *const *)a, *y = *(const verify_tensor *const *)b;
+    if (x->status != y->status)
+        return x->status > y->status ? -1 : 1;
+    double ex = excess_key(x), ey = excess_key(y);
+    if (ex != ey)
+        return ex > ey ? -1 : 1;
+    double rx = rel_l2_key(x), ry = rel_l2_key(y);
+    if (rx != ry)
+        return rx > ry ? -1 : 1;
+    return strcmp(or_empty(x->name), or_empty(y->name));
+}
+
+/* A percentage that never rounds up to 100.00 unless it is 100. */
+static void format_percent(double v, char *buf, size_t len)
+{
+    if (!isfinite(v))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.2f", v >= 1.0 ? 100.0 : floor(v * 10000.0) / 100.0);
+}
+
+/* prec digits, in scientific notation when sci. */
+static void format_value(double v, int prec, bool sci, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "nan");
+    else if (isinf(v))
+        snprintf(buf, len, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(buf, len, sci ? "%.*e" : "%.*f", prec, v);
+}
+
+static void print_row(const term *t, const verify_tensor *v, int wname)
+{
+    char name[SHOWN], rel[32] = "-", cos[32] = "-", mae[32] = "-", codes[32] = "-",
+                      scales[32] = "-", excess[32] = "-", status[8];
+    text_escape(or_empty(v->name), name, sizeof name);
+    if (v->compared) {
+        format_value(v->stats.rel_l2, 3, true, rel, sizeof rel);
+        format_value(v->stats.cosine, 6, false, cos, sizeof cos);
+        format_value(v->stats.max_abs_err, 3, true, mae, sizeof mae);
+        if (v->kind == VT_QUANTIZED) {
+            format_percent(v->stats.codes_identical, codes, sizeof codes);
+            format_percent(v->stats.scales_identical, scales, sizeof scales);
+            format_value(v->stats.excess, 3, false, excess, sizeof excess);
+        }
+    }
+    snprintf(status, sizeof status, "%-4s", v->status == VT_FAIL ? "FAIL" : v->status == VT_WARN ? "WARN" : "pass");
+    put_colored(t, status_color(v->status), status);
+    fprintf(t->out, "  %-*s  %-9s  %10s  %10s  %11s  %7s  %7s  %7s\n", wname, name,
+            v->kind == VT_QUANTIZED ? "quantized" : "kept", rel, cos, mae, codes, scales, excess);
+}
+
+static void print_table(const term *t, const verify_result *r)
+{
+    if (r->tensor_count == 0) {
+        fputs("no tensors compared\n", t->out);
+        return;
+    }
+    const verify_tensor **order = xmalloc(sizeof *order * r->tensor_count);
+    for (size_t i = 0; i < r->tensor_count; i++)
+        order[i] = &r->tensors[i];
+    qsort(order, r->tensor_count, sizeof *order, cmp_worst);
+    size_t shown = r->tensor_count < REPORT_HUMAN_ROWS ? r->tensor_count : REPORT_HUMAN_ROWS;
+    int wname = 6;
+    char name[SHOWN];
+    for (size_t i = 0; i < shown; i++) {
+        int w = (int)strlen(text_escape(or_empty(order[i]->name), name, sizeof name));
+        wname = w > wname ? w : wname;
+    }
+    fprintf(t->out, "\nSTATUS  %-*s  %-9s  %10s  %10s  %11s  %7s  %7s  %7s\n", wname, "TENSOR", "KIND",
+            "REL_L2", "COSINE", "MAX_ABS_ERR", "CODES%", "SCALES%", "EXCESS");
+    for (size_t i = 0; i < shown; i++)
+        print_row(t, order[i], wname);
+    size_t warn = 0, fail = 0;
+    for (size_t i = shown; i < r->tensor_count; i++) {
+        warn += order[i]->status == VT_WARN;
+        fail += order[i]->status == VT_FAIL;
+    }
+    if (shown < r->tensor_count) {
+        fprintf(t->out, "... %zu more tensors", r->tensor_count - shown);
+        if (warn || fail)
+            fprintf(t->out, " (%zu fail, %zu warn; --json lists them all)\n", fail, warn);
+        else
+            fputs(" (all pass)\n", t->out);
+    }
+    free(order);
+}
+
+/* Ids in SPEC order; ids outside it follow in the order they first appear. */
+static const char *const spec_ids[] = {
+    FIND_HEADER,        FIND_INDEX_MISMATCH, FIND_INDEX_TOTAL_SIZE, FIND_CONFIG_QUANT,
+    FIND_FILES_COPIED,  FIND_PAIRING,        FIND_SCALE_NAN,        FIND_SHOULD_KEEP,
+    FIND_SHOULD_QUANTIZE, FIND_MISSING,      FIND_EXTRA,            FIND_STALE_PATTERN,
+    FIND_VIEW_MISMATCH, FIND_KEPT_MODIFIED,  FIND_THRESHOLD,        FIND_NONFINITE,
+    FIND_REQUANT_MISMATCH, FIND_DIAGNOSIS,
+};
+#define N_SPEC_IDS (sizeof spec_ids / sizeof spec_ids[0])
+
+static void print_id_count(const term *t, const verify_result *r, const char *id)
+{
+    size_t n[SEV_ERROR + 1] = {0}, total = 0;
+    for (size_t i = 0; i < nfindings(r); i++) {
+        const finding *f = live_finding(r, i);
+        if (f && f->id && strcmp(f->id, id) == 0 && f->sev <= SEV_ERROR) {
+            n[f->sev]++;
+            total++;
+        }
+    }
+    if (!total)
+        return;
+    char shown[SHOWN];
+    fprintf(t->out, "  %-26s %6zu  (", text_escape(id, shown, sizeof shown), total);
+    const char *sep = "";
+    for (int s = SEV_ERROR; s >= SEV_INFO; s--) {
+        if (n[s]) {
+            fprintf(t->out, "%s%zu %s", sep, n[s], severity_name((severity)s));
+            sep = ", ";
+        }
+    }
+    fputs(")\n", t->out);
+}
+
+static bool is_spec_id(const char *id)
+{
+    for (size_t k = 0; k < N_SPEC_IDS; k++)
+        if (strcmp(spec_ids[k], id) == 0)
+            return true;
+    return false;
+}
+
+static void print_counts(const term *t, const verify_result *r)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < nfindings(r); i++)
+        live += live_finding(r, i) != NULL;
+    if (!live) {
+        fputs("\nno findings\n", t->out);
+        return;
+    }
+    fputs("\nfindings by id:\n", t->out);
+    for (size_t k = 0; k < N_SPEC_IDS; k++)
+        print_id_count(t, r, spec_ids[k]);
+    for (size_t i = 0; i < nfindings(r); i++) {
+        const finding *f = live_finding(r, i);
+        if (!f || !f->id || is_spec_id(f->id))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const finding *g = live_finding(r, k);
+            seen = g && g->id && strcmp(g->id, f->id) == 0;
+        }
+        if (!seen)
+            print_id_count(t, r, f->id);
+    }
+}
+
+static void print_findings(const term *t, const verify_result *r)
+{
+    bool any = false;
+    for (int s = SEV_ERROR; s >= SEV_WARN; s--) {
+        for (size_t i = 0; i < nfindings(r); i++) {
+            const finding *f = live_finding(r, i);
+            if (!f || f->sev != (severity)s)
+                continue;
+            char id[SHOWN];
+            if (!any)
+                fputc('\n', t->out);
+            any = true;
+            put_colored(t, severity_color(f->sev), severity_name(f->sev));
+            /* messages are escaped by whoever made the finding */
+            fprintf(t->out, "%s [%s] %s\n", f->sev == SEV_WARN ? " " : "",
+                    text_escape(or_empty(f->id), id, sizeof id), or_empty(f->message));
+        }
+    }
+}
+
+static void print_result(const term *t, const verify_result *r)
+{
+    size_t errors = count_sev(r, SEV_ERROR), warnings = count_sev(r, SEV_WARN);
+    char line[96];
+    fputc('\n', t->out);
+    if (errors) {
+        snprintf(line, sizeof line, "RESULT: FAIL (%zu error%s, %zu warning%s)", errors,
+                 errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+        put_colored(t, ANSI_BOLD_RED, line);
+    } else {
+        if (warnings)
+            snprintf(line, sizeof line, "RESULT: PASS (%zu warning%s)", warnings, warnings == 1 ? "" : "s");
+        else
+            snprintf(line, sizeof line, "RESULT: PASS");
+        put_colored(t, ANSI_BOLD_GREEN, line);
+    }
+    fputc('\n', t->out);
+}
+
+void report_print_human(const verify_result *r, FILE *out, bool color)
+{
+    term t = {out, color};
+    print_header(&t, r);
+    print_table(&t, r);
+    print_counts(&t, r);
+    print_findings(&t, r);
+    print_result(&t, r);
+    fflush(out);
+}
+
+bool report_use_color(FILE *out)
+{
+    int fd = out ? fileno(out) : -1;
+    if (fd < 0 || !isatty(fd))
+        return false;
+    const char *no_color = getenv("NO_COLOR");
+    if (no_color && *no_color)
+        return false;
+    const char *term_name = getenv("TERM");
+    return !(term_name && strcmp(term_name, "dumb") == 0);
+}

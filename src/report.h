@@ -1,0 +1,69 @@
+/* report.h - what `verify` tells people and machines: the JSON report
+ * (SPEC §3, schema "mxfp4-check/verify/1"), JUnit XML for CI, and the
+ * summary for a terminal.
+ *
+ * The writers only read the verify_result. Report files are written whole or
+ * not at all (a temporary file in the target's directory, fsync, rename), and
+ * never inside the checkpoints being verified (SPEC §2). JSON numbers are
+ * printed so that they read back to the same double; JSON has no infinity or
+ * NaN, so a non-finite statistic (snr_db of an exact tensor, excess when the
+ * reference is exact and DST is not) is written as null. */
+#ifndef MXC_REPORT_H
+#define MXC_REPORT_H
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "verify.h"
+
+#define REPORT_SCHEMA "mxfp4-check/verify/1"
+#define REPORT_HUMAN_ROWS 20 /* tensors shown in the terminal table, worst first */
+
+/* The report as a cJSON tree (caller frees with cJSON_Delete): the keys of
+ * SPEC §3, plus "matched_loader" per pattern, "cause" (and "k" for
+ * scale_bias) on numerics.diagnosis findings, and the coverage lists
+ * should_keep, should_quantize, missing, extra, stale_patterns and
+ * view_mismatch taken from the findings of the matching ids (their tensor
+ * field; for coverage.stale_pattern that field holds the pattern). A tensor
+ * not compared has "stats": null and no requant; a quantized one has
+ * scale_hist when it was compared or its histogram has counts.
+ * max_abs_err_index is unravelled into coordinates of the source shape (null
+ * when the tensor has no elements). Strings that are not valid UTF-8 are
+ * written escaped (text_escape) so the text stays JSON. Numbers are plain
+ * cJSON numbers here; print with report_json_string for exact digits. */
+cJSON *report_json(const verify_result *r);
+
+/* report_json printed (formatted, with a final newline), every number with
+ * the fewest digits that read back to the same double. Caller frees. */
+char *report_json_string(const verify_result *r);
+
+/* Writes the JSON report to path ("-" is stdout). Returns 0, or -1 with err
+ * naming the path and the reason: the path is inside SRC or DST, its
+ * directory cannot be resolved, or writing failed (then no file is left
+ * behind and an existing file at path is untouched). */
+int report_write_json(const verify_result *r, const char *path, char *err, size_t errlen);
+
+/* JUnit XML for CI: one testsuite "mxfp4-check verify"; a testcase per tensor
+ * (classname "tensors", failing when the tensor fails or has an error
+ * finding; warnings and info in system-out), one per structural id
+ * (classname "structure") and per coverage id (classname "coverage"),
+ * failing when that id has an error finding on no tensor of the report, and
+ * one per other id that has such findings (classname "other"). The run fails
+ * exactly when some testcase fails. Same path rules and errors as
+ * report_write_json. */
+int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen);
+
+/* The summary for people: header (SRC -> DST, backend, counts, bytes, time,
+ * GB/s), the worst tensors (failures first, then by excess, then rel_l2; at
+ * most REPORT_HUMAN_ROWS rows), counts per finding id, every error and
+ * warning, and a last line "RESULT: PASS" or "RESULT: FAIL (N errors, M
+ * warnings)". ANSI colour only when color is true. Names are escaped. */
+void report_print_human(const verify_result *r, FILE *out, bool color);
+
+/* True when out is a terminal, NO_COLOR is unset or empty
+ * (https://no-color.org) and TERM is not "dumb". */
+bool report_use_color(FILE *out);
+
+#endif

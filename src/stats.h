@@ -1,0 +1,72 @@
+/* stats.h - error statistics of a dequantized tensor against its source.
+ *
+ * Sums are kept in double. An accumulator covers any part of a tensor; parts
+ * are merged in a fixed order (by position in the tensor, never by thread),
+ * so a report does not depend on the thread count. Element positions are
+ * linear indices in the SOURCE tensor's row-major order. */
+#ifndef MXC_STATS_H
+#define MXC_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t n;            /* elements compared (finite on both sides) */
+    uint64_t nonfinite;    /* elements where source or dequantized is NaN/inf */
+    uint64_t equal;        /* dequantized == source exactly */
+    double sum_abs_err;
+    double sum_sq_err;
+    double sum_sq_src;
+    double sum_sq_deq;
+    double dot;            /* sum src * deq */
+    double max_abs_err;
+    uint64_t max_abs_err_index; /* smallest source index attaining max_abs_err */
+    /* re-quantization with the reference quantizer */
+    uint64_t codes_equal, codes_total;
+    uint64_t scales_equal, scales_total;
+    double ref_sum_sq_err;
+} stats_acc;
+
+typedef struct {
+    double max_abs_err;
+    uint64_t max_abs_err_index;
+    double mean_abs_err, rmse, rel_l2, cosine, snr_db;
+    uint64_t nonfinite;
+    double equal_fraction;
+    double codes_identical, scales_identical, ref_rel_l2, excess;
+} stats_result;
+
+void stats_init(stats_acc *a);
+
+/* Adds one element pair. */
+static inline void stats_add(stats_acc *a, uint64_t index, double src, double deq)
+{
+    double d = deq - src;
+    if (!(d - d == 0.0) || !(src - src == 0.0)) { /* NaN or inf on either side */
+        a->nonfinite++;
+        return;
+    }
+    double ad = d < 0 ? -d : d;
+    a->n++;
+    a->equal += d == 0.0;
+    a->sum_abs_err += ad;
+    a->sum_sq_err += d * d;
+    a->sum_sq_src += src * src;
+    a->sum_sq_deq += deq * deq;
+    a->dot += src * deq;
+    if (ad > a->max_abs_err || (ad == a->max_abs_err && index < a->max_abs_err_index)) {
+        a->max_abs_err = ad;
+        a->max_abs_err_index = index;
+    }
+}
+
+/* Merges b into a (order matters only in the last bits of the sums). */
+void stats_merge(stats_acc *a, const stats_acc *b);
+
+/* Final statistics. Conventions for degenerate tensors: rel_l2 is 0 when
+ * source and error are both 0 (and +inf when only the source is 0); cosine is
+ * 1 when both vectors are 0; snr_db is +inf when the error is 0; excess is 1
+ * when both errors are 0. */
+void stats_finish(const stats_acc *a, stats_result *r);
+
+#endif

@@ -1,0 +1,482 @@
+/* verify: structure, coverage, numerics, re-quantization and diagnosis of a
+ * converted checkpoint against its source (SPEC §3). */
+#include "verify.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint.h"
+#include "coverage.h"
+#include "engine.h"
+#include "mxfp4.h"
+#include "policy.h"
+#include "text.h"
+#include "util.h"
+
+#define SHOWN 512
+#define COPY_CHUNK (1u << 20)
+
+/* Files the converter copies verbatim: they must be byte-identical when the
+ * source has them. */
+static const char *const copied_files[] = {
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+    "vocab.json",     "merges.txt",            "chat_template.jinja",
+};
+
+typedef struct {
+    const verify_opts *o;
+    const ckpt *src, *dst;
+    verify_result *r;
+    const policy *pol;
+    engine_item *items;     /* quantized and kept tensors to stream */
+    size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
+    size_t nitems;
+} vctx;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- structure ----------------------------------------------------------- */
+
+static void check_config(const vctx *c)
+{
+    const ckpt_config *cfg = ckpt_get_config(c->dst);
+    finding_list *fl = c->r->findings;
+    if (!cfg->present)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME, "DST has no config.json");
+    else if (!cfg->has_quant)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "config.json has no quantization_config");
+    else if (!cfg->quant_method || strcmp(cfg->quant_method, "mxfp4") != 0)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "quantization_config.quant_method is not \"mxfp4\"");
+}
+
+/* 1 identical, 0 different, -1 b missing; a missing a is the caller's. */
+static int files_identical(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fb ? 1 : -1;
+    char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK);
+    while (fa && fb && same == 1) {
+        size_t na = fread(ba, 1, COPY_CHUNK, fa), nb = fread(bb, 1, COPY_CHUNK, fb);
+        if (na != nb || memcmp(ba, bb, na) != 0)
+            same = 0;
+        if (na < COPY_CHUNK)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    free(ba);
+    free(bb);
+    return same;
+}
+
+static void check_copied_files(const vctx *c)
+{
+    if (!ckpt_is_dir(c->src) || !ckpt_is_dir(c->dst))
+        return;
+    for (size_t i = 0; i < sizeof copied_files / sizeof copied_files[0]; i++) {
+        char *a = xasprintf("%s/%s", ckpt_dir(c->src), copied_files[i]);
+        char *b = xasprintf("%s/%s", ckpt_dir(c->dst), copied_files[i]);
+        FILE *probe = fopen(a, "rb");
+        if (probe) {
+            fclose(probe);
+            int same = files_identical(a, b);
+            if (same < 0)
+                findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i],
+                             "%s is in the source but not in DST", copied_files[i]);
+            else if (same == 0)
+                findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i],
+                             "%s differs from the source's copy", copied_files[i]);
+        }
+        free(a);
+        free(b);
+    }
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+static void add_item(vctx *c, size_t result, engine_item it)
+{
+    c->items = xrealloc(c->items, (c->nitems + 1) * sizeof *c->items);
+    c->item_result = xrealloc(c->item_result, (c->nitems + 1) * sizeof *c->item_result);
+    c->items[c->nitems] = it;
+    c->item_result[c->nitems++] = result;
+}
+
+static void plan_kept(vctx *c, size_t ri, const cov_entry *e)
+{
+    const ckpt_logical *s = e->src, *d = e->dst;
+    char name[SHOWN], a[256], b[256];
+    text_escape(s->name, name, sizeof name);
+    if (s->kind != LT_PLAIN) {
+        findings_add(c->r->findings, FIND_PAIRING, SEV_ERROR, s->name, NULL,
+                     "'%s': the source tensor is itself MXFP4", name);
+        return;
+    }
+    const st_tensor *ts = s->plain->t, *td = d->plain->t;
+    bool same_shape = ts->rank == td->rank &&
+                      memcmp(ts->shape, td->shape, sizeof(uint64_t) * (size_t)ts->rank) == 0;
+    if (ts->dtype != td->dtype || !same_shape) {
+        findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, s->name, NULL,
+                     "'%s': kept as %s %s but the source is %s %s", name, dtype_name(td->dtype),
+                     text_shape(td->shape, td->rank, b, sizeof b), dtype_name(ts->dtype),
+                     text_shape(ts->shape, ts->rank, a, sizeof a));
+        return;
+    }
+    add_item(c, ri, (engine_item){.kind = ENGINE_KEPT, .src = s->plain, .dst = d->plain});
+}
+
+/* Works out how the source maps onto the stored [*prefix, N, K]: transposed
+ * as the converter writes it ([*prefix, K, N]) or direct ([*prefix, N, K]).
+ * A square matrix fits both; it gets the converter's convention, and the
+ * numbers confirm it (diagnosis tries the other). */
+static bool layout_from_shapes(const ckpt_logical *d, const st_tensor *ts, mx_geom *g)
+{
+    int r = d->rank;
+    if (ts->rank != r)
+        return false;
+    for (int i = 0; i < r - 2; i++)
+        if (ts->shape[i] != d->shape[i])
+            return false;
+    uint64_t K = d->shape[r - 1], N = r >= 2 ? d->shape[r - 2] : 1;
+    g->groups = d->groups;
+    g->rows = N;
+    g->matrices = 1;
+    for (int i = 0; i < r - 2; i++)
+        g->matrices *= d->shape[i];
+    if (r == 1) {
+        g->layout = MX_DIRECT;
+        return ts->shape[0] == K;
+    }
+    if (ts->shape[r - 2] == K && ts->shape[r - 1] == N)
+        g->layout = MX_TRANSPOSED;
+    else if (ts->shape[r - 2] == N && ts->shape[r - 1] == K)
+        g->layout = MX_DIRECT;
+    else
+        return false;
+    return true;
+}
+
+static void plan_quantized(vctx *c, size_t ri, const cov_entry *e)
+{
+    const ckpt_logical *s = e->src, *d = e->dst;
+    char name[SHOWN], a[256], b[256];
+    text_escape(s->name, name, sizeof name);
+    if (s->kind != LT_PLAIN || s->plain->t->dtype != DT_BF16) {
+        findings_add(c->r->findings, FIND_PAIRING, SEV_ERROR, s->name, NULL,
+                     "'%s': the source is %s, expected BF16", name,
+                     s->kind == LT_PLAIN ? dtype_name(s->plain->t->dtype) : "MXFP4");
+        return;
+    }
+    const st_tensor *ts = s->plain->t;
+    mx_geom g;
+    if (!layout_from_shapes(d, ts, &g)) {
+        findings_add(c->r->findings, FIND_PAIRING, SEV_ERROR, s->name, NULL,
+                     "'%s': source shape %s does not fit the MXFP4 shape %s, transposed or not",
+                     name, text_shape(ts->shape, ts->rank, a, sizeof a),
+                     text_shape(d->shape, d->rank, b, sizeof b));
+        return;
+    }
+    if (g.layout == MX_DIRECT && d->rank >= 2) {
+        finding *f = findings_add(c->r->findings, FIND_DIAGNOSIS, SEV_ERROR, s->name, NULL,
+                                  "'%s': stored without the converter's transpose (source %s, "
+                                  "blocks hold %s); loaders will read it transposed",
+                                  name, text_shape(ts->shape, ts->rank, a, sizeof a),
+                                  text_shape(d->shape, d->rank, b, sizeof b));
+        if (f)
+            f->cause = xstrdup("missing_transpose");
+    }
+    add_item(c, ri, (engine_item){.kind = ENGINE_QUANTIZED, .src = s->plain, .blocks = d->blocks,
+                                  .scales = d->scales, .geom = g});
+}
+
+static void plan(vctx *c, const coverage *cv)
+{
+    verify_result *r = c->r;
+    r->tensor_count = coverage_count(cv);
+    r->tensors = xcalloc(r->tensor_count + 1, sizeof(verify_tensor));
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        const cov_entry *e = coverage_at(cv, i);
+        verify_tensor *t = &r->tensors[i];
+        t->name = xstrdup(e->src->name);
+        t->rank = e->src->rank;
+        memcpy(t->shape, e->src->shape, sizeof t->shape);
+        if (e->src->kind == LT_MXFP4) { /* show the BF16 shape the pair stands for */
+            t->shape[t->rank - 1] = e->src->shape[t->rank - 2];
+            t->shape[t->rank - 2] = e->src->shape[t->rank - 1];
+        }
+        bool quantized = e->found == COV_QUANTIZED || (e->found == COV_MISSING && !e->expect_kept);
+        t->kind = quantized ? VT_QUANTIZED : VT_KEPT;
+        r->quantized += quantized;
+        r->kept += !quantized;
+        if (e->found == COV_KEPT)
+            plan_kept(c, i, e);
+        else if (e->found == COV_QUANTIZED)
+            plan_quantized(c, i, e);
+    }
+}
+
+/* ---- numerics ------------------------------------------------------------ */
+
+static void check_limits(vctx *c, const verify_tensor *t)
+{
+    policy_limits lim;
+    policy_limits_for(c->pol, t->name, &lim);
+    const stats_result *s = &t->stats;
+    char why[256] = "", name[SHOWN];
+    size_t n = 0;
+    if (s->rel_l2 > lim.max_rel_l2)
+        n += (size_t)snprintf(why + n, sizeof why - n, "%srel_l2 %.4g > %g", n ? ", " : "", s->rel_l2, lim.max_rel_l2);
+    if (s->cosine < lim.min_cosine && n < sizeof why)
+        n += (size_t)snprintf(why + n, sizeof why - n, "%scosine %.6g < %g", n ? ", " : "", s->cosine, lim.min_cosine);
+    if (s->excess > lim.max_excess && n < sizeof why)
+        n += (size_t)snprintf(why + n, sizeof why - n, "%sexcess %.4g > %g", n ? ", " : "", s->excess, lim.max_excess);
+    if (n)
+        findings_add(c->r->findings, FIND_THRESHOLD, SEV_ERROR, t->name, NULL, "'%s': %s",
+                     text_escape(t->name, name, sizeof name), why);
+}
+
+static void check_quantized(vctx *c, verify_tensor *t, const engine_item *it)
+{
+    char name[SHOWN];
+    text_escape(t->name, name, sizeof name);
+    memcpy(t->scale_hist, it->hist, sizeof t->scale_hist);
+    if (it->hist[MXFP4_SCALE_NAN])
+        findings_add(c->r->findings, FIND_SCALE_NAN, SEV_ERROR, t->name, NULL,
+                     "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)", name,
+                     (unsigned long long)it->hist[MXFP4_SCALE_NAN]);
+    if (t->stats.nonfinite)
+        findings_add(c->r->findings, FIND_NONFINITE, SEV_ERROR, t->name, NULL,
+                     "'%s': %llu non-finite values", name, (unsigned long long)t->stats.nonfinite);
+    check_limits(c, t);
+    if (t->stats.codes_identical < 1.0 || t->stats.scales_identical < 1.0)
+        findings_add(c->r->findings, FIND_REQUANT_MISMATCH, SEV_WARN, t->name, NULL,
+                     "'%s': %.4f%% of codes and %.4f%% of scales match the reference quantizer",
+                     name, 100.0 * t->stats.codes_identical, 100.0 * t->stats.scales_identical);
+}
+
+static void collect(vctx *c)
+{
+    for (size_t i = 0; i < c->nitems; i++) {
+        const engine_item *it = &c->items[i];
+        verify_tensor *t = &c->r->tensors[c->item_result[i]];
+        stats_finish(&it->acc, &t->stats);
+        t->compared = true;
+        if (it->kind == ENGINE_KEPT) {
+            t->identical = it->identical;
+            if (!it->identical) {
+                char name[SHOWN];
+                findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
+                             "'%s': kept tensor differs from the source (%.4g%% of elements equal, max_abs_err %.6g)",
+                             text_escape(t->name, name, sizeof name), 100.0 * t->stats.equal_fraction,
+                             t->stats.max_abs_err);
+            }
+            continue;
+        }
+        t->identical = t->stats.equal_fraction == 1.0;
+        check_quantized(c, t, it);
+    }
+}
+
+/* ---- diagnosis ----------------------------------------------------------- */
+
+typedef struct {
+    const char *cause;
+    mx_variant v;
+    bool transpose; /* read the other layout (square matrices) */
+} candidate;
+
+static bool has_finding(const finding_list *fl, const char *id, const char *tensor)
+{
+    for (size_t i = 0; i < findings_count(fl); i++) {
+        const finding *f = findings_at(fl, i);
+        if (strcmp(f->id, id) == 0 && f->tensor && strcmp(f->tensor, tensor) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* rel_l2 of one tensor read with a candidate mistake undone. */
+static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *cand, double *rel,
+                            char *err, size_t errlen)
+{
+    engine_item it = *base;
+    if (cand->transpose)
+        it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
+    engine_opts o = {.slab_bytes = engine_slab_bytes_from_env(), .variant = cand->v};
+    if (engine_run(c->src, c->dst, &it, 1, &o, NULL, err, errlen) < 0)
+        return -1;
+    stats_result s;
+    stats_finish(&it.acc, &s);
+    *rel = s.rel_l2;
+    return 0;
+}
+
+/* A tensor that fails its limits is replayed with each usual exporter
+ * mistake undone; the mistake whose error comes close to the reference
+ * quantizer's names the cause. */
+static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
+{
+    const engine_item *it = &c->items[item];
+    verify_tensor *t = &c->r->tensors[c->item_result[item]];
+    candidate cands[9];
+    int n = 0;
+    cands[n++] = (candidate){"nibble_swap", {true, 0}, false};
+    for (int k = -3; k <= 3; k++)
+        if (k != 0)
+            cands[n++] = (candidate){"scale_bias", {false, k}, false};
+    if (it->geom.rows == it->geom.groups * MXFP4_BLOCK_ELEMS) /* square: both layouts fit */
+        cands[n++] = (candidate){"missing_transpose", {false, 0}, true};
+    int best = -1;
+    double best_rel = INFINITY;
+    for (int i = 0; i < n; i++) {
+        double rel;
+        if (candidate_rel_l2(c, it, &cands[i], &rel, err, errlen) < 0)
+            return -1;
+        if (rel < best_rel) {
+            best_rel = rel;
+            best = i;
+        }
+    }
+    policy_limits lim;
+    policy_limits_for(c->pol, t->name, &lim);
+    double ref = t->stats.ref_rel_l2;
+    if (best < 0 || !(best_rel <= lim.max_excess * ref || best_rel == 0.0))
+        return 0;
+    char name[SHOWN], what[96];
+    if (strcmp(cands[best].cause, "scale_bias") == 0)
+        snprintf(what, sizeof what, "scale bias off by %+d (the exporter used bias %d instead of %d)",
+                 cands[best].v.scale_bias_k, MXFP4_SCALE_BIAS + cands[best].v.scale_bias_k,
+                 MXFP4_SCALE_BIAS);
+    else
+        snprintf(what, sizeof what, "%s", strcmp(cands[best].cause, "nibble_swap") == 0
+                                              ? "nibbles swapped (element 2i in the high nibble)"
+                                              : "transpose missing (square tensor)");
+    finding *f = findings_add(c->r->findings, FIND_DIAGNOSIS, SEV_ERROR, t->name, NULL,
+                              "'%s': %s; undone, rel_l2 is %.4g against the reference's %.4g",
+                              text_escape(t->name, name, sizeof name), what, best_rel, ref);
+    if (f) {
+        f->cause = xstrdup(cands[best].cause);
+        f->scale_bias_k = cands[best].v.scale_bias_k;
+    }
+    return 0;
+}
+
+/* ---- result -------------------------------------------------------------- */
+
+static void set_statuses(verify_result *r)
+{
+    for (size_t i = 0; i < r->tensor_count; i++)
+        r->tensors[i].status = VT_PASS;
+    for (size_t i = 0; i < findings_count(r->findings); i++) {
+        const finding *f = findings_at(r->findings, i);
+        if (!f->tensor || f->sev < SEV_WARN)
+            continue;
+        for (size_t j = 0; j < r->tensor_count; j++) {
+            verify_tensor *t = &r->tensors[j];
+            if (strcmp(t->name, f->tensor) != 0)
+                continue;
+            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : VT_WARN;
+            t->status = s > t->status ? s : t->status;
+        }
+    }
+}
+
+static void copy_patterns(verify_result *r, const coverage *cv)
+{
+    r->pattern_count = coverage_pattern_count(cv);
+    r->patterns = xcalloc(r->pattern_count + 1, sizeof(verify_pattern));
+    for (size_t i = 0; i < r->pattern_count; i++) {
+        const cov_pattern *p = coverage_pattern_at(cv, i);
+        r->patterns[i] = (verify_pattern){xstrdup(p->pattern), p->matched, p->matched_loader};
+    }
+}
+
+static int run_checks(vctx *c, char *err, size_t errlen)
+{
+    check_config(c);
+    check_copied_files(c);
+    coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings);
+    copy_patterns(c->r, cv);
+    plan(c, cv);
+    coverage_free(cv);
+    engine_opts eo = {.slab_bytes = engine_slab_bytes_from_env(), .requant = true,
+                      .progress = c->o->progress};
+    if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
+        return -1;
+    collect(c);
+    for (size_t i = 0; i < c->nitems; i++) {
+        const char *name = c->r->tensors[c->item_result[i]].name;
+        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r->findings, FIND_THRESHOLD, name) &&
+            !has_finding(c->r->findings, FIND_DIAGNOSIS, name) && diagnose(c, i, err, errlen) < 0)
+            return -1;
+    }
+    policy_apply(c->pol, c->r->findings);
+    set_statuses(c->r);
+    return 0;
+}
+
+int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
+{
+    double start = now_seconds();
+    verify_result *r = xcalloc(1, sizeof *r);
+    r->src = xstrdup(o->src);
+    r->dst = xstrdup(o->dst);
+    r->backend = xstrdup("cpu");
+    r->findings = findings_new();
+    ckpt *src = NULL, *dst = NULL;
+    vctx c = {.o = o, .r = r, .pol = policy_default()};
+    int rc = ckpt_open(o->src, &src, r->findings, err, errlen);
+    if (rc == 0)
+        rc = ckpt_open(o->dst, &dst, r->findings, err, errlen);
+    if (rc == 0) {
+        c.src = src;
+        c.dst = dst;
+        rc = run_checks(&c, err, errlen);
+    }
+    free(c.items);
+    free(c.item_result);
+    ckpt_close(src);
+    ckpt_close(dst);
+    r->seconds = now_seconds() - start;
+    if (rc < 0) {
+        verify_result_free(r);
+        *out = NULL;
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void verify_result_free(verify_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->tensor_count; i++)
+        free(r->tensors[i].name);
+    for (size_t i = 0; i < r->pattern_count; i++)
+        free(r->patterns[i].pattern);
+    free(r->tensors);
+    free(r->patterns);
+    findings_free(r->findings);
+    free(r->src);
+    free(r->dst);
+    free(r->backend);
+    free(r);
+}
+
+bool verify_passed(const verify_result *r)
+{
+    return findings_count_sev(r->findings, SEV_ERROR) == 0;
+}

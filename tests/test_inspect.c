@@ -1,0 +1,712 @@
+/* test_inspect.c - `mxfp4-check inspect` as a user runs it.
+ *
+ * Every test runs the built binary ($MXC_BIN) with run_cmd and checks its exit
+ * status, stdout and stderr. What the fixture holds comes from
+ * tests/data/seedconv_expected_table.inc (read from the files with Python's
+ * json module, independently of our parser); the scale histogram below was
+ * counted with Python from the fixture bytes. Layout tests (single file,
+ * symlinked shards) and the escaping test build their checkpoints with
+ * st_writer in a private temp directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runner.h"
+#include "st_writer.h"
+
+#include "data/seedconv_expected_table.inc"
+
+#define FIXTURE_SET "seedconv-small"
+#define DOWN_PROJ "model.layers.0.mlp.experts.down_proj"
+#define EVIL_NAME "evil\x1b[2J\nname"
+#define EVIL_ESCAPED "evil\\x1B[2J\\nname" /* text_escape's rendering of EVIL_NAME */
+#define MXFP4_SOURCE_TOTAL_SIZE 1757336    /* what the converter copies from the source */
+#define MXFP4_SHARD_BYTES 945176           /* the tensors the mxfp4 shards hold */
+
+/* ---- running the binary -------------------------------------------------- */
+
+/* Under `make check` the binary is built with ASan/UBSan, whose exit status
+ * (1) could pass for a policy failure: their reports must not appear. */
+static void assert_no_sanitizer_report(const run_result *r)
+{
+    if (strstr(r->err, "Sanitizer") || strstr(r->err, "runtime error:"))
+        fail_msg("sanitizer report from the binary:\n%s", r->err);
+}
+
+static const char *env_or_fail(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        fail_msg("%s is not set (run through `make test`)", name);
+    return v;
+}
+
+/* $MXC_FIXTURES/seedconv-small/<sub> in a static buffer (one at a time). */
+static const char *fixture(const char *sub)
+{
+    static char path[RUN_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", env_or_fail("MXC_FIXTURES"), FIXTURE_SET, sub);
+    return path;
+}
+
+#define MAX_ARGS 16
+
+/* Runs $MXC_BIN with the NULL-terminated arguments; the run itself must
+ * succeed (no crash, no timeout). Returns the exit status. */
+static int mxc(run_result *r, ...)
+{
+    const char *argv[MAX_ARGS + 2] = {env_or_fail("MXC_BIN")};
+    va_list ap;
+    va_start(ap, r);
+    int n = 1;
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+        assert_true(n <= MAX_ARGS);
+        argv[n++] = a;
+    }
+    va_end(ap);
+    if (run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, r) != 0)
+        fail_msg("%s %s: did not exit normally (signal %d, timed out %d)\nstderr: %s", argv[0],
+                 argv[1] ? argv[1] : "", r->signal, r->timed_out, r->err);
+    assert_no_sanitizer_report(r);
+    return r->status;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("expected \"%s\" in:\n%s", needle, hay);
+}
+
+static cJSON *parse_stdout(const run_result *r)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(r->out, r->out_len, &end, 0);
+    if (!root)
+        fail_msg("stdout is not JSON:\n%s\nstderr: %s", r->out, r->err);
+    return root;
+}
+
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        fail_msg("no member \"%s\"", key);
+    return v;
+}
+
+static const char *str_member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = member(obj, key);
+    if (!cJSON_IsString(v))
+        fail_msg("member \"%s\" is not a string", key);
+    return v->valuestring;
+}
+
+static double num_member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = member(obj, key);
+    if (!cJSON_IsNumber(v))
+        fail_msg("member \"%s\" is not a number", key);
+    return v->valuedouble;
+}
+
+static void assert_shape(const cJSON *arr, int rank, const uint64_t *shape, const char *what)
+{
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != rank)
+        fail_msg("%s: shape is not an array of %d", what, rank);
+    int i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++)
+        if (!cJSON_IsNumber(e) || e->valuedouble != (double)shape[i])
+            fail_msg("%s: shape[%d] is %g, expected %llu", what, i, e->valuedouble,
+                     (unsigned long long)shape[i]);
+}
+
+static const cJSON *find_named(const cJSON *arr, const char *name)
+{
+    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* "tensors" has exactly the rows of the table (each name once, in name order)
+ * with their dtype, shape and shard. */
+static void assert_tensors_match(const cJSON *tensors, const seedconv_row *rows)
+{
+    assert_true(cJSON_IsArray(tensors));
+    assert_int_equal(cJSON_GetArraySize(tensors), SEEDCONV_TENSORS);
+    for (int i = 0; i < SEEDCONV_TENSORS; i++) {
+        const cJSON *t = find_named(tensors, rows[i].name);
+        if (!t)
+            fail_msg("tensor %s is not listed", rows[i].name);
+        assert_string_equal(str_member(t, "dtype"), rows[i].dtype);
+        assert_string_equal(str_member(t, "shard"), rows[i].shard);
+        assert_shape(member(t, "shape"), rows[i].rank, rows[i].shape, rows[i].name);
+    }
+    const char *prev = "";
+    for (const cJSON *t = tensors->child; t; t = t->next) {
+        const char *name = str_member(t, "name");
+        if (strcmp(prev, name) >= 0)
+            fail_msg("tensors not sorted by name: '%s' then '%s'", prev, name);
+        prev = name;
+    }
+}
+
+/* ---- temp directories ---------------------------------------------------- */
+
+static int tmp_setup(void **state)
+{
+    char *dir = malloc(RUN_PATH_MAX);
+    assert_non_null(dir);
+    assert_int_equal(run_mkdtemp("inspect", dir, RUN_PATH_MAX), 0);
+    *state = dir;
+    return 0;
+}
+
+static int tmp_teardown(void **state)
+{
+    int rc = run_rmtree(*state);
+    free(*state);
+    return rc;
+}
+
+static void path_in(char *out, const char *dir, const char *name)
+{
+    assert_int_equal(run_join(out, RUN_PATH_MAX, dir, name), 0);
+}
+
+/* A small valid file of two plain tensors (and optionally a third name). */
+static void write_small(const char *path, const char *extra_name)
+{
+    static const uint16_t a[6] = {0x3f80, 0x4000, 0x4040, 0x4080, 0x40a0, 0x40c0};
+    static const float b[2] = {1.0f, -2.0f};
+    static const uint16_t c[2] = {0x3f80, 0xbf80};
+    char err[256];
+    stw_writer *w = stw_new();
+    assert_int_equal(stw_add(w, "a.weight", DT_BF16, 2, (uint64_t[]){2, 3}, a, err, sizeof err), 0);
+    assert_int_equal(stw_add(w, "b.bias", DT_F32, 1, (uint64_t[]){2}, b, err, sizeof err), 0);
+    if (extra_name)
+        assert_int_equal(stw_add(w, extra_name, DT_BF16, 1, (uint64_t[]){2}, c, err, sizeof err), 0);
+    if (stw_write(w, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    stw_free(w);
+}
+
+/* ---- the fixture, whole -------------------------------------------------- */
+
+static void test_bf16_json(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", fixture("bf16"), NULL), 0);
+    cJSON *root = parse_stdout(&r);
+    const cJSON *tensors = member(root, "tensors");
+    assert_tensors_match(tensors, seedconv_bf16);
+    for (const cJSON *t = tensors->child; t; t = t->next)
+        assert_string_equal(str_member(t, "role"), "kept");
+    const cJSON *sum = member(root, "summary");
+    assert_int_equal((int)num_member(sum, "tensors"), SEEDCONV_TENSORS);
+    assert_int_equal((int)num_member(sum, "quantized"), 0);
+    assert_int_equal((int)num_member(sum, "kept"), SEEDCONV_TENSORS);
+    /* the source's total_size is its own: no finding at all */
+    assert_int_equal(cJSON_GetArraySize(member(root, "findings")), 0);
+    assert_true(cJSON_IsNull(member(root, "quantization_config")));
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+static void assert_pair(const cJSON *t, const seedconv_row *row)
+{
+    assert_string_equal(str_member(t, "role"), "quantized");
+    assert_true(cJSON_IsNull(member(t, "pattern")));
+    const cJSON *blocks = member(t, "blocks"), *scales = member(t, "scales");
+    bool down = strstr(row->name, "down_proj") != NULL;
+    /* [*prefix, N, G, 16] with N the source's last axis, G = K / 32 */
+    uint64_t bshape[4] = {3, down ? 192 : 320, down ? 5 : 6, 16};
+    char what[256];
+    snprintf(what, sizeof what, "%s_blocks", row->name);
+    assert_string_equal(str_member(blocks, "name"), what);
+    assert_string_equal(str_member(blocks, "dtype"), "U8");
+    assert_string_equal(str_member(blocks, "shard"), row->shard);
+    assert_shape(member(blocks, "shape"), 4, bshape, what);
+    snprintf(what, sizeof what, "%s_scales", row->name);
+    assert_string_equal(str_member(scales, "name"), what);
+    assert_string_equal(str_member(scales, "dtype"), "U8");
+    assert_string_equal(str_member(scales, "shard"), row->shard);
+    assert_shape(member(scales, "shape"), 3, bshape, what);
+}
+
+static void test_mxfp4_json(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", fixture("mxfp4"), NULL), 0);
+    cJSON *root = parse_stdout(&r);
+    const cJSON *tensors = member(root, "tensors");
+    assert_tensors_match(tensors, seedconv_mxfp4);
+    int quantized = 0;
+    for (int i = 0; i < SEEDCONV_TENSORS; i++) {
+        const cJSON *t = find_named(tensors, seedconv_mxfp4[i].name);
+        if (strcmp(seedconv_mxfp4[i].dtype, "MXFP4") == 0) {
+            assert_pair(t, &seedconv_mxfp4[i]);
+            quantized++;
+        } else {
+            assert_string_equal(str_member(t, "role"), "kept");
+            if (!cJSON_IsString(member(t, "pattern")))
+                fail_msg("kept tensor %s has no pattern", seedconv_mxfp4[i].name);
+        }
+    }
+    assert_int_equal(quantized, SEEDCONV_QUANTIZED);
+    assert_string_equal(str_member(find_named(tensors, "lm_head.weight"), "pattern"), "lm_head");
+    assert_string_equal(str_member(find_named(tensors, "model.layers.0.self_attn.sinks"), "pattern"),
+                        "model.layers.*.self_attn");
+    assert_string_equal(str_member(find_named(tensors, "model.norm.weight"), "pattern"),
+                        "model.norm.weight");
+
+    const cJSON *findings = member(root, "findings");
+    assert_int_equal(cJSON_GetArraySize(findings), 1);
+    const cJSON *f = findings->child;
+    assert_string_equal(str_member(f, "id"), "index.total_size");
+    assert_string_equal(str_member(f, "severity"), "warn");
+    assert_string_equal(str_member(f, "file"), "model.safetensors.index.json");
+    char num[32];
+    snprintf(num, sizeof num, "%d", MXFP4_SOURCE_TOTAL_SIZE);
+    assert_contains(str_member(f, "message"), num);
+    snprintf(num, sizeof num, "%d", MXFP4_SHARD_BYTES);
+    assert_contains(str_member(f, "message"), num);
+
+    const cJSON *sum = member(root, "summary");
+    assert_int_equal((int)num_member(sum, "tensors"), SEEDCONV_TENSORS);
+    assert_int_equal((int)num_member(sum, "quantized"), SEEDCONV_QUANTIZED);
+    assert_int_equal((int)num_member(sum, "kept"), SEEDCONV_TENSORS - SEEDCONV_QUANTIZED);
+    assert_int_equal((int)num_member(sum, "bytes"), MXFP4_SHARD_BYTES);
+    assert_int_equal((int)num_member(sum, "errors"), 0);
+    assert_int_equal((int)num_member(sum, "warnings"), 1);
+    const cJSON *q = member(root, "quantization_config");
+    assert_string_equal(str_member(q, "quant_method"), "mxfp4");
+    assert_int_equal(cJSON_GetArraySize(member(q, "modules_to_not_convert")), 9);
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+/* A logical name at the start of a line, followed by the column gap. */
+static void assert_row(const char *out, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = out; (p = strstr(p, name)) != NULL; p++)
+        if ((p == out || p[-1] == '\n') && p[n] == ' ')
+            return;
+    fail_msg("no line starts with '%s':\n%s", name, out);
+}
+
+static void test_mxfp4_human(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", fixture("mxfp4"), NULL), 0);
+    for (int i = 0; i < SEEDCONV_TENSORS; i++)
+        assert_row(r.out, seedconv_mxfp4[i].name);
+    assert_contains(r.out, "index.total_size");
+    assert_contains(r.out, "MXFP4");
+    run_result_free(&r);
+}
+
+/* SPEC §2 writes options after PATH: `inspect PATH [--json] [--tensor NAME]`. */
+static void test_options_after_path(void **state)
+{
+    (void)state;
+    run_result r;
+    int rc = mxc(&r, "inspect", fixture("mxfp4"), "--json", NULL);
+    if (rc != 0)
+        fail_msg("`inspect PATH --json` exited %d: %s", rc, r.err);
+    cJSON_Delete(parse_stdout(&r));
+    run_result_free(&r);
+    rc = mxc(&r, "inspect", fixture("mxfp4"), "--tensor", DOWN_PROJ, "--json", NULL);
+    if (rc != 0)
+        fail_msg("`inspect PATH --tensor NAME --json` exited %d: %s", rc, r.err);
+    cJSON *root = parse_stdout(&r);
+    assert_string_equal(str_member(member(root, "tensor"), "name"), DOWN_PROJ);
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+/* ---- --tensor ------------------------------------------------------------ */
+
+static void test_tensor_histogram_json(void **state)
+{
+    (void)state;
+    /* counted with Python from the bytes of down_proj_scales (model-00000) */
+    static const struct { const char *exp; int count; } want[] = {
+        {"-7", 1571}, {"-6", 1297}, {"-5", 8}, {"-4", 4},
+    };
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--tensor", DOWN_PROJ, "--json", fixture("mxfp4"), NULL), 0);
+    cJSON *root = parse_stdout(&r);
+    const cJSON *t = member(root, "tensor");
+    assert_string_equal(str_member(t, "name"), DOWN_PROJ);
+    assert_string_equal(str_member(t, "dtype"), "MXFP4");
+    assert_shape(member(t, "shape"), 3, (uint64_t[]){3, 160, 192}, DOWN_PROJ);
+    const cJSON *h = member(t, "scale_hist");
+    const cJSON *counts = member(h, "counts");
+    assert_int_equal(cJSON_GetArraySize(counts), 4);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_int_equal((int)num_member(counts, want[i].exp), want[i].count);
+    assert_int_equal((int)num_member(h, "min"), -7);
+    assert_int_equal((int)num_member(h, "max"), -4);
+    assert_int_equal((int)num_member(h, "nan"), 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(root, "tensors"));
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+static void test_tensor_human(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--tensor", DOWN_PROJ, fixture("mxfp4"), NULL), 0);
+    assert_contains(r.out, "scale exponents");
+    assert_contains(r.out, DOWN_PROJ "_blocks");
+    assert_contains(r.out, DOWN_PROJ "_scales");
+    assert_contains(r.out, "1571");
+    run_result_free(&r);
+}
+
+static void test_tensor_plain(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", "--tensor", "lm_head.weight", fixture("mxfp4"), NULL),
+                     0);
+    cJSON *root = parse_stdout(&r);
+    const cJSON *t = member(root, "tensor");
+    assert_string_equal(str_member(t, "dtype"), "BF16");
+    assert_string_equal(str_member(t, "role"), "kept");
+    assert_string_equal(str_member(t, "pattern"), "lm_head");
+    assert_null(cJSON_GetObjectItemCaseSensitive(t, "scale_hist"));
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+static void test_tensor_unknown(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--tensor", "nope", fixture("mxfp4"), NULL), 2);
+    assert_contains(r.err, "no tensor 'nope'");
+    assert_int_equal(r.out_len, 0);
+    run_result_free(&r);
+    /* the half of a pair is not a logical tensor */
+    assert_int_equal(mxc(&r, "inspect", "--tensor", DOWN_PROJ "_blocks", fixture("mxfp4"), NULL), 2);
+    assert_contains(r.err, "no tensor");
+    run_result_free(&r);
+}
+
+/* ---- usage --------------------------------------------------------------- */
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", NULL), 2);
+    assert_contains(r.err, "usage: mxfp4-check inspect");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", fixture("mxfp4"), fixture("bf16"), NULL), 2);
+    assert_contains(r.err, "usage");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", "--bogus", fixture("mxfp4"), NULL), 2);
+    assert_contains(r.err, "usage");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", "--tensor", NULL), 2);
+    run_result_free(&r);
+}
+
+static void test_inspect_help(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--help", NULL), 0);
+    assert_contains(r.out, "usage: mxfp4-check inspect");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", "-h", NULL), 0);
+    assert_contains(r.out, "usage: mxfp4-check inspect");
+    run_result_free(&r);
+}
+
+static void test_main_help_version(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "--help", NULL), 0);
+    assert_contains(r.out, "usage: mxfp4-check");
+    assert_contains(r.out, "inspect");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "--version", NULL), 0);
+    assert_contains(r.out, "mxfp4-check 0.1.0");
+    run_result_free(&r);
+}
+
+static void test_unknown_command(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(mxc(&r, "frobnicate", NULL), 2);
+    assert_contains(r.err, "frobnicate");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, NULL), 2); /* no command at all */
+    assert_contains(r.err, "usage");
+    run_result_free(&r);
+}
+
+/* ---- layouts ------------------------------------------------------------- */
+
+static void assert_small_listing(const run_result *r, const char *shard)
+{
+    cJSON *root = parse_stdout(r);
+    const cJSON *tensors = member(root, "tensors");
+    assert_int_equal(cJSON_GetArraySize(tensors), 2);
+    const cJSON *a = find_named(tensors, "a.weight"), *b = find_named(tensors, "b.bias");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(str_member(a, "dtype"), "BF16");
+    assert_shape(member(a, "shape"), 2, (uint64_t[]){2, 3}, "a.weight");
+    assert_string_equal(str_member(b, "dtype"), "F32");
+    assert_string_equal(str_member(a, "shard"), shard);
+    assert_string_equal(str_member(b, "shard"), shard);
+    assert_int_equal(cJSON_GetArraySize(member(root, "findings")), 0);
+    assert_int_equal(cJSON_GetArraySize(member(root, "shards")), 1);
+    cJSON_Delete(root);
+}
+
+static void test_single_model_safetensors(void **state)
+{
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "model.safetensors");
+    write_small(path, NULL);
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", (const char *)*state, NULL), 0);
+    assert_small_listing(&r, "model.safetensors");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", (const char *)*state, NULL), 0);
+    assert_row(r.out, "a.weight");
+    assert_row(r.out, "b.bias");
+    run_result_free(&r);
+}
+
+static void test_lone_file(void **state)
+{
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "x.safetensors");
+    write_small(path, NULL);
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", path, NULL), 0);
+    assert_small_listing(&r, "x.safetensors");
+    run_result_free(&r);
+}
+
+/* The Hugging Face cache: snapshots/<rev>/<file> -> ../../blobs/<hash>. */
+static void test_symlinked_shards(void **state)
+{
+    static const char *const files[] = {
+        "config.json", "model-00000.safetensors", "model-00001.safetensors",
+        "model.safetensors.index.json",
+    };
+    const char *dir = *state;
+    char blobs[RUN_PATH_MAX], snaps[RUN_PATH_MAX], snap[RUN_PATH_MAX];
+    path_in(blobs, dir, "blobs");
+    path_in(snaps, dir, "snapshots");
+    path_in(snap, snaps, "0123abcd");
+    assert_int_equal(mkdir(blobs, 0755), 0);
+    assert_int_equal(mkdir(snaps, 0755), 0);
+    assert_int_equal(mkdir(snap, 0755), 0);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char from[RUN_PATH_MAX], blob[RUN_PATH_MAX], target[RUN_PATH_MAX], link[RUN_PATH_MAX];
+        char hash[32];
+        snprintf(hash, sizeof hash, "b10b%04zx", i);
+        path_in(from, fixture("mxfp4"), files[i]);
+        path_in(blob, blobs, hash);
+        assert_int_equal(run_copy_file(from, blob), 0);
+        snprintf(target, sizeof target, "../../blobs/%s", hash);
+        path_in(link, snap, files[i]);
+        assert_int_equal(symlink(target, link), 0);
+    }
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", snap, NULL), 0);
+    cJSON *root = parse_stdout(&r);
+    assert_tensors_match(member(root, "tensors"), seedconv_mxfp4);
+    assert_int_equal((int)num_member(member(root, "summary"), "quantized"), SEEDCONV_QUANTIZED);
+    assert_int_equal(cJSON_GetArraySize(member(root, "findings")), 1);
+    cJSON_Delete(root);
+    run_result_free(&r);
+    /* tensor data is read through the links too */
+    assert_int_equal(mxc(&r, "inspect", "--json", "--tensor", DOWN_PROJ, snap, NULL), 0);
+    root = parse_stdout(&r);
+    assert_int_equal((int)num_member(member(member(member(root, "tensor"), "scale_hist"), "counts"),
+                                     "-7"),
+                     1571);
+    cJSON_Delete(root);
+    run_result_free(&r);
+    /* and a lone file given as a link */
+    char blob[RUN_PATH_MAX], link[RUN_PATH_MAX];
+    path_in(blob, blobs, "b10bsmall");
+    write_small(blob, NULL);
+    path_in(link, snap, "x.safetensors");
+    assert_int_equal(symlink("../../blobs/b10bsmall", link), 0);
+    assert_int_equal(mxc(&r, "inspect", "--json", link, NULL), 0);
+    assert_small_listing(&r, "x.safetensors");
+    run_result_free(&r);
+}
+
+/* One shard of a sharded checkpoint, inspected on its own: config.json is
+ * right beside it, so "MXFP4 tensors but no config.json" would be false. */
+static void test_lone_mxfp4_shard(void **state)
+{
+    (void)state;
+    char path[RUN_PATH_MAX];
+    path_in(path, fixture("mxfp4"), "model-00001.safetensors");
+    run_result r;
+    int rc = mxc(&r, "inspect", "--json", path, NULL);
+    cJSON *root = parse_stdout(&r);
+    const cJSON *tensors = member(root, "tensors");
+    assert_int_equal(cJSON_GetArraySize(tensors), 14);
+    assert_string_equal(str_member(find_named(tensors, "model.layers.1.mlp.experts.down_proj"), "dtype"),
+                        "MXFP4");
+    for (const cJSON *f = member(root, "findings")->child; f; f = f->next)
+        if (strcmp(str_member(f, "severity"), "error") == 0)
+            fail_msg("lone shard beside its config.json: %s [%s] %s", str_member(f, "id"),
+                     str_member(f, "severity"), str_member(f, "message"));
+    assert_int_equal(rc, 0);
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+/* ---- untrusted names ----------------------------------------------------- */
+
+static void assert_no_raw_control(const run_result *r)
+{
+    if (memchr(r->out, 0x1b, r->out_len))
+        fail_msg("raw ESC on stdout:\n%s", r->out);
+    if (memchr(r->err, 0x1b, r->err_len))
+        fail_msg("raw ESC on stderr:\n%s", r->err);
+    if (strstr(r->out, "\nname"))
+        fail_msg("raw newline inside the name on stdout:\n%s", r->out);
+}
+
+static void test_escaping(void **state)
+{
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "model.safetensors");
+    write_small(path, EVIL_NAME);
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", (const char *)*state, NULL), 0);
+    assert_no_raw_control(&r);
+    assert_contains(r.out, EVIL_ESCAPED);
+    assert_row(r.out, EVIL_ESCAPED);
+    run_result_free(&r);
+
+    assert_int_equal(mxc(&r, "inspect", "--tensor", EVIL_NAME, (const char *)*state, NULL), 0);
+    assert_no_raw_control(&r);
+    assert_contains(r.out, EVIL_ESCAPED);
+    run_result_free(&r);
+
+    /* JSON escapes it its own way; the parsed name is the raw one */
+    assert_int_equal(mxc(&r, "inspect", "--json", (const char *)*state, NULL), 0);
+    assert_no_raw_control(&r);
+    cJSON *root = parse_stdout(&r);
+    assert_non_null(find_named(member(root, "tensors"), EVIL_NAME));
+    cJSON_Delete(root);
+    run_result_free(&r);
+
+    /* a name given on the command line is echoed escaped too */
+    assert_int_equal(mxc(&r, "inspect", "--tensor", "\x1b[2Jgone", (const char *)*state, NULL), 2);
+    assert_no_raw_control(&r);
+    assert_contains(r.err, "\\x1B[2Jgone");
+    run_result_free(&r);
+}
+
+/* ---- the runner these tests stand on ------------------------------------- */
+
+static void test_runner_captures_everything(void **state)
+{
+    (void)state;
+    run_result r;
+    /* more than a pipe buffer on each stream, interleaved */
+    const char *argv[] = {"sh", "-c",
+                          "i=0; while [ $i -lt 2000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done; "
+                          "exit 3",
+                          NULL};
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 3);
+    assert_non_null(strstr(r.out, "out0\n"));
+    assert_non_null(strstr(r.out, "\nout1999\n"));
+    assert_non_null(strstr(r.err, "\nerr1999\n"));
+    assert_null(strstr(r.out, "err"));
+    assert_int_equal(r.out_len, strlen(r.out));
+    run_result_free(&r);
+    run_result_free(&r); /* a freed result frees as a no-op */
+}
+
+static void test_runner_stdin_is_null(void **state)
+{
+    (void)state;
+    run_result r;
+    const char *argv[] = {"cat", NULL};
+    assert_int_equal(run_cmd(argv, 5, &r), 0);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, 0);
+    run_result_free(&r);
+    const char *missing[] = {"/nonexistent/mxc-no-such-program", NULL};
+    assert_int_equal(run_cmd(missing, 5, &r), 0);
+    assert_int_equal(r.status, 127);
+    run_result_free(&r);
+}
+
+static void test_runner_timeout(void **state)
+{
+    (void)state;
+    run_result r;
+    /* the grandchild keeps the pipes open: the whole group must be killed */
+    const char *argv[] = {"sh", "-c", "echo started; sleep 30 & sleep 30", NULL};
+    assert_int_equal(run_cmd(argv, 1, &r), -1);
+    assert_true(r.timed_out);
+    assert_int_equal(r.status, -1);
+    assert_non_null(strstr(r.out, "started"));
+    run_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runner_captures_everything),
+        cmocka_unit_test(test_runner_stdin_is_null),
+        cmocka_unit_test(test_runner_timeout),
+        cmocka_unit_test(test_bf16_json),
+        cmocka_unit_test(test_mxfp4_json),
+        cmocka_unit_test(test_mxfp4_human),
+        cmocka_unit_test(test_options_after_path),
+        cmocka_unit_test(test_tensor_histogram_json),
+        cmocka_unit_test(test_tensor_human),
+        cmocka_unit_test(test_tensor_plain),
+        cmocka_unit_test(test_tensor_unknown),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_inspect_help),
+        cmocka_unit_test(test_main_help_version),
+        cmocka_unit_test(test_unknown_command),
+        cmocka_unit_test_setup_teardown(test_single_model_safetensors, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_lone_file, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_symlinked_shards, tmp_setup, tmp_teardown),
+        cmocka_unit_test(test_lone_mxfp4_shard),
+        cmocka_unit_test_setup_teardown(test_escaping, tmp_setup, tmp_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
