@@ -81,9 +81,10 @@ deps:
 # Unit and CLI tests against the normal build. Each test program is a cmocka
 # suite; MXC_BIN and MXC_FIXTURES tell them what to run and read.
 test: $(BIN) $(TEST_BIN) $(TOOL_BIN)
-	@set -e; for t in $(TEST_BIN); do \
+	@failed=""; for t in $(TEST_BIN); do \
 	  echo "== $$t"; MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) \
-	  MXC_FIXTURES=$(FIXTURES) MXC_SRCDIR=$(CURDIR) $$t; done
+	  MXC_FIXTURES=$(FIXTURES) MXC_SRCDIR=$(CURDIR) $$t || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check:

@@ -361,6 +361,7 @@ static int cmp_logical(const void *a, const void *b)
 static void build_logical(ckpt *c, finding_list *fl)
 {
     bool *paired = xcalloc(c->tensor_count + 1, sizeof(bool));
+    c->logical = xmalloc(sizeof(ckpt_logical)); /* never NULL: qsort/bsearch want a base */
     for (size_t i = 0; i < c->tensor_count; i++) {
         const ckpt_tensor *ct = &c->tensors[i];
         if (!ends_with(ct->t->name, MXFP4_BLOCKS_SUFFIX))

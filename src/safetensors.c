@@ -94,10 +94,23 @@ static int prescan(const char *h, size_t len, lex_result *lex, const char *displ
                    size_t errlen)
 {
     int depth = 0;
+    /* cJSON skips a byte order mark and treats every byte <= 0x20 as white
+     * space; JSON (and the reference) allows neither */
+    if (len >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0)
+        return fail(err, errlen, display, NULL,
+                    "header is not valid JSON (starts with a UTF-8 byte order mark)");
     for (size_t i = 0; i < len; i++) {
         char c = h[i];
+        if ((unsigned char)c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return fail(err, errlen, display, NULL,
+                        "header is not valid JSON (control byte 0x%02X at byte %zu)",
+                        (unsigned)(unsigned char)c, i);
         if (c == '"') {
             for (i++; i < len && h[i] != '"'; i++) {
+                if ((unsigned char)h[i] < 0x20)
+                    return fail(err, errlen, display, NULL,
+                                "header is not valid JSON (control byte 0x%02X in a string at byte %zu)",
+                                (unsigned)(unsigned char)h[i], i);
                 if (h[i] != '\\')
                     continue;
                 if (i + 5 < len && memcmp(h + i, "\\u0000", 6) == 0)
