@@ -72,7 +72,7 @@ int pat_first_match(const char *const *patterns, int n, const char *name)
 
 /* ---- loader view -------------------------------------------------------- */
 
-/* Python re and POSIX ERE differ: `\d`, `(?:`, lookarounds, `a**`, and `.` on non-ASCII bytes do not mean the same. */
+/* Limit: Python re != POSIX ERE for `\d`, `(?:`, lookarounds, lazy `+?`, `a**`, a literal `{`, `[[:digit:]]`, `\m`, non-ASCII `.`. */
 
 #define PAT_ERR_MAX 160
 

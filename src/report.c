@@ -897,8 +897,9 @@ static void print_row(const term *t, const verify_tensor *v, int wname)
     }
     snprintf(status, sizeof status, "%s", v->status == VT_FAIL ? "FAIL" : v->status == VT_WARN ? "WARN" : "pass");
     put_colored(t, status_color(v->status), status); /* padded outside the colour */
-    fprintf(t->out, "%*s  %-*s  %-9s  %10s  %10s  %11s  %7s  %7s  %7s\n", wname, name,
-            (int)(sizeof "STATUS" - 1 - strlen(status)), "", v->kind == VT_QUANTIZED ? "quantized" : "kept", rel, cos, mae, codes, scales, excess);
+    fprintf(t->out, "%*s  %-*s  %-9s  %10s  %10s  %11s  %7s  %7s  %7s\n",
+            (int)(sizeof "STATUS" - 1 - strlen(status)), "", wname, name,
+            v->kind == VT_QUANTIZED ? "quantized" : "kept", rel, cos, mae, codes, scales, excess);
 }
 
 static void print_table(const term *t, const verify_result *r)

@@ -130,8 +130,8 @@ int verify_main(int argc, char **argv)
         return EXIT_INPUT;
     }
     rc = verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
-    bool json_stdout = o.json && strcmp(o.json, "-") == 0;
-    if (!o.quiet && !json_stdout)
+    bool report_on_stdout = (o.json && strcmp(o.json, "-") == 0) || (o.junit && strcmp(o.junit, "-") == 0);
+    if (!o.quiet && !report_on_stdout)
         report_print_human(r, stdout, report_use_color(stdout));
     if ((o.json && report_write_json(r, o.json, err, sizeof err) < 0) ||
         (o.junit && report_write_junit(r, o.junit, err, sizeof err) < 0)) {
