@@ -334,7 +334,8 @@ static int parse_tensors(const parse_ctx *c, const cJSON *root, st_file *f)
     f->tensors = xcalloc(n, sizeof(st_tensor));
     for (const cJSON *e = root->child; e; e = e->next) {
         if (strcmp(e->string, "__metadata__") == 0) {
-            if (parse_metadata(c, e, f) < 0)
+            /* the reference reads it as an optional map: null means none */
+            if (!cJSON_IsNull(e) && parse_metadata(c, e, f) < 0)
                 return -1;
             continue;
         }

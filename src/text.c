@@ -86,10 +86,11 @@ char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
         if (o + plen + 1 > outlen) {
             /* truncate on a piece boundary so no half sequence is emitted */
             size_t keep = outlen > sizeof ellipsis ? outlen - sizeof ellipsis : 0;
-            if (o > keep)
+            if (o > keep) { /* cut back inside what was written, never mid-sequence */
                 o = keep;
-            while (o > 0 && ((unsigned char)out[o] & 0xC0) == 0x80)
-                o--;
+                while (o > 0 && ((unsigned char)out[o] & 0xC0) == 0x80)
+                    o--;
+            }
             size_t room = outlen - 1 - o;
             size_t e = room < 3 ? room : 3;
             memcpy(out + o, ellipsis, e);

@@ -1153,6 +1153,16 @@ static void test_metadata_not_object(void **state)
     REFUSE("{\"__metadata__\":[]}", 0, "__metadata__");
 }
 
+static void test_metadata_null_is_none(void **state)
+{
+    (void)state;
+    /* the reference reads __metadata__ as Option<HashMap>: null means none */
+    st_file *f = accept_header("{\"__metadata__\":null,\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
+    assert_null(st_metadata_get(f, "format"));
+    assert_int_equal(st_tensor_count(f), 1);
+    st_close(f);
+}
+
 static void test_metadata_nul(void **state)
 {
     (void)state;
@@ -1334,6 +1344,7 @@ int main(void)
         cmocka_unit_test(test_data_offsets_other_shapes),
         cmocka_unit_test(test_metadata_non_string),
         cmocka_unit_test(test_metadata_not_object),
+        cmocka_unit_test(test_metadata_null_is_none),
         cmocka_unit_test(test_metadata_nul),
         cmocka_unit_test(test_names_escaped_in_messages),
         cmocka_unit_test(test_control_bytes_in_json),
