@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mxfp4.h"
@@ -46,13 +45,6 @@ typedef struct {
     double start;
     double last_progress;
 } engine;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 uint64_t engine_slab_bytes_from_env(void)
 {
@@ -270,7 +262,7 @@ static void compute_job(engine *e, const job *j, const slot *sl)
 
 static void show_progress(engine *e, bool final)
 {
-    double t = now_seconds();
+    double t = util_now_seconds();
     if (!e->o->progress || (!final && t - e->last_progress < PROGRESS_INTERVAL))
         return;
     e->last_progress = t;
@@ -297,7 +289,7 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
-    e.start = e.last_progress = now_seconds();
+    e.start = e.last_progress = util_now_seconds();
     pthread_t reader;
     pthread_create(&reader, NULL, reader_main, &e);
     int rc = 0;

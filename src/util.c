@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void out_of_memory(size_t n)
 {
@@ -66,4 +67,11 @@ void xgrow(void *items_ptr, size_t *cap, size_t need, size_t sz)
         ncap *= 2;
     *items = xrealloc(*items, ncap * sz);
     *cap = ncap;
+}
+
+double util_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

@@ -18,6 +18,9 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grows *items (of *cap elements of size sz) so that it holds at least need. */
 void xgrow(void *items_ptr, size_t *cap, size_t need, size_t sz);
 
+/* Seconds on the monotonic clock, for durations. */
+double util_now_seconds(void);
+
 /* Checked arithmetic: false on overflow, result untouched then. */
 static inline bool ckd_add_u64(uint64_t *r, uint64_t a, uint64_t b)
 {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "checkpoint.h"
 #include "coverage.h"
@@ -35,13 +34,6 @@ typedef struct {
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
     size_t nitems;
 } vctx;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- structure ----------------------------------------------------------- */
 
@@ -429,7 +421,7 @@ static int run_checks(vctx *c, char *err, size_t errlen)
 
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
 {
-    double start = now_seconds();
+    double start = util_now_seconds();
     verify_result *r = xcalloc(1, sizeof *r);
     r->src = xstrdup(o->src);
     r->dst = xstrdup(o->dst);
@@ -449,7 +441,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     free(c.item_result);
     ckpt_close(src);
     ckpt_close(dst);
-    r->seconds = now_seconds() - start;
+    r->seconds = util_now_seconds() - start;
     if (rc < 0) {
         verify_result_free(r);
         *out = NULL;

@@ -122,23 +122,6 @@ static verify_result *make_result(bool errors)
     return r;
 }
 
-static void free_result(verify_result *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->tensor_count; i++)
-        free(r->tensors[i].name);
-    for (size_t i = 0; i < r->pattern_count; i++)
-        free(r->patterns[i].pattern);
-    free(r->tensors);
-    free(r->patterns);
-    findings_free(r->findings);
-    free(r->src);
-    free(r->dst);
-    free(r->backend);
-    free(r);
-}
-
 /* ---- helpers --------------------------------------------------------------- */
 
 static const cJSON *get(const cJSON *o, const char *key)
@@ -238,7 +221,7 @@ static void test_json_top(void **state)
     assert_true(num(s, "seconds") == 1.5);
     assert_int_equal(cJSON_GetArraySize(j), 8); /* the keys of SPEC §3, no others */
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_findings(void **state)
@@ -277,7 +260,7 @@ static void test_json_findings(void **state)
     assert_string_equal(str(f, "file"), "model.safetensors.index.json");
     assert_string_equal(str(cJSON_GetArrayItem(fs, 6), "severity"), "info");
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_diagnosis_causes(void **state)
@@ -292,7 +275,7 @@ static void test_json_diagnosis_causes(void **state)
     assert_string_equal(str(f, "cause"), "missing_transpose");
     assert_null(cJSON_GetObjectItemCaseSensitive(f, "k")); /* k only with scale_bias */
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_coverage(void **state)
@@ -316,7 +299,7 @@ static void test_json_coverage(void **state)
     assert_names(get(c, "stale_patterns"), (const char *const[]){STALE}, 1);
     assert_names(get(c, "view_mismatch"), NULL, 0);
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_tensors(void **state)
@@ -367,7 +350,7 @@ static void test_json_tensors(void **state)
     assert_true(num(counts, "0") == 2);
     assert_true(num(counts, "3") == 1);
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_pass(void **state)
@@ -384,7 +367,7 @@ static void test_json_pass(void **state)
     j = report_json(r);
     assert_string_equal(str(j, "result"), "fail");
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_json_degenerate(void **state)
@@ -419,7 +402,7 @@ static void test_json_degenerate(void **state)
     assert_null(cJSON_GetObjectItemCaseSensitive(t, "requant"));
     assert_null(cJSON_GetObjectItemCaseSensitive(t, "scale_hist"));
     cJSON_Delete(j);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* Invalid UTF-8 (a path from the command line) is escaped, so the report
@@ -439,7 +422,7 @@ static void test_json_utf8(void **state)
     assert_string_equal(str(cJSON_GetArrayItem(get(j, "tensors"), 1), "name"), "mod\xc3\xa9le.w");
     cJSON_Delete(j);
     free(text);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* ---- writing JSON ---------------------------------------------------------- */
@@ -483,7 +466,7 @@ static void test_write_json_roundtrip(void **state)
     run_rmtree(dir);
     free(path);
     free(dir);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_write_json_stdout(void **state)
@@ -508,7 +491,7 @@ static void test_write_json_stdout(void **state)
     run_rmtree(dir);
     free(path);
     free(dir);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* Nothing is ever written inside SRC or DST, however the path is spelled. */
@@ -577,7 +560,7 @@ static void test_refuse_inside_checkpoints(void **state)
     const char *all[] = {src, dst, out, sibling, sub, link, single, single_file, base};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free((void *)all[i]);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* Whole or not at all: a failed write leaves no temporary file and the old
@@ -627,7 +610,7 @@ static void test_atomic_failure(void **state)
     free(nowhere);
     free(path);
     free(dir);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* ---- schema ------------------------------------------------------------------ */
@@ -715,7 +698,7 @@ static void test_schema_accepts_reports(void **state)
         assert_int_equal(report_write_json(r, path, err, sizeof err), 0);
         if (validate_file(python, path) != 0)
             fail_msg("variant %d does not validate", variant);
-        free_result(r);
+        verify_result_free(r);
     }
     run_rmtree(dir);
     free(path);
@@ -782,7 +765,7 @@ static void test_schema_rejects_broken(void **state)
     free(text);
     run_rmtree(dir);
     free(dir);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* ---- JUnit ------------------------------------------------------------------- */
@@ -855,7 +838,7 @@ static void test_junit(void **state)
     free(x);
 
     /* no errors: nothing fails */
-    free_result(r);
+    verify_result_free(r);
     r = make_result(false);
     x = junit_text(r, dir);
     check_xmllint(dir);
@@ -864,7 +847,7 @@ static void test_junit(void **state)
     free(x);
     run_rmtree(dir);
     free(dir);
-    free_result(r);
+    verify_result_free(r);
 }
 
 /* ---- terminal ---------------------------------------------------------------- */
@@ -939,7 +922,7 @@ static void test_human(void **state)
     assert_non_null(strstr(h, "\x1b[33mWARN\x1b[0m"));
     assert_null(strstr(h, "\x1b[2J")); /* only our own escapes */
     free(h);
-    free_result(r);
+    verify_result_free(r);
 
     r = make_result(false);
     h = human(r, false);
@@ -950,7 +933,7 @@ static void test_human(void **state)
     h = human(r, true);
     assert_string_equal(last_line(h), "\x1b[1;32mRESULT: PASS\x1b[0m\n");
     free(h);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_human_many_tensors(void **state)
@@ -992,7 +975,7 @@ static void test_human_many_tensors(void **state)
     h = human(r, false);
     assert_non_null(strstr(h, "... 5 more tensors (0 fail, 5 warn; --json lists them all)\n"));
     free(h);
-    free_result(r);
+    verify_result_free(r);
 }
 
 static void test_use_color(void **state)
