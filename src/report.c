@@ -908,11 +908,19 @@ static void print_table(const term *t, const verify_result *r)
         fputs("no tensors compared\n", t->out);
         return;
     }
+    /* kept tensors that pass are bit-identical: one line says so, rows would
+     * only bury the quantized tensors */
     const verify_tensor **order = xmalloc(sizeof *order * r->tensor_count);
-    for (size_t i = 0; i < r->tensor_count; i++)
-        order[i] = &r->tensors[i];
-    qsort(order, r->tensor_count, sizeof *order, cmp_worst);
-    size_t shown = r->tensor_count < REPORT_HUMAN_ROWS ? r->tensor_count : REPORT_HUMAN_ROWS;
+    size_t listed = 0, identical = 0;
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        const verify_tensor *v = &r->tensors[i];
+        if (v->kind == VT_KEPT && v->status == VT_PASS && v->compared && v->identical)
+            identical++;
+        else
+            order[listed++] = v;
+    }
+    qsort(order, listed, sizeof *order, cmp_worst);
+    size_t shown = listed < REPORT_HUMAN_ROWS ? listed : REPORT_HUMAN_ROWS;
     int wname = 6;
     char name[SHOWN];
     for (size_t i = 0; i < shown; i++) {
@@ -924,17 +932,20 @@ static void print_table(const term *t, const verify_result *r)
     for (size_t i = 0; i < shown; i++)
         print_row(t, order[i], wname);
     size_t warn = 0, fail = 0;
-    for (size_t i = shown; i < r->tensor_count; i++) {
+    for (size_t i = shown; i < listed; i++) {
         warn += order[i]->status == VT_WARN;
         fail += order[i]->status == VT_FAIL;
     }
-    if (shown < r->tensor_count) {
-        fprintf(t->out, "... %zu more tensors", r->tensor_count - shown);
+    if (shown < listed) {
+        fprintf(t->out, "... %zu more tensors", listed - shown);
         if (warn || fail)
             fprintf(t->out, " (%zu fail, %zu warn; --json lists them all)\n", fail, warn);
         else
             fputs(" (all pass)\n", t->out);
     }
+    if (identical)
+        fprintf(t->out, "%zu kept tensor%s bit-identical to the source\n", identical,
+                identical == 1 ? "" : "s");
     free(order);
 }
 
