@@ -529,7 +529,8 @@ static int fault_quantize_kept(const plant *p)
     if (rc == PLANT_OK)
         rc = open_ckpt(p, p->out, &o);
     const ckpt_tensor *ct = rc == PLANT_OK ? need_tensor(p, o.c, name, "", &rc) : NULL;
-    char *bn = xasprintf("%s%s", name, MXFP4_BLOCKS_SUFFIX), *sn = xasprintf("%s%s", name, MXFP4_SCALES_SUFFIX);
+    char *bn = xasprintf("%s%s", name, MXFP4_BLOCKS_SUFFIX);
+    char *sn = xasprintf("%s%s", name, MXFP4_SCALES_SUFFIX);
     if (rc == PLANT_OK && (ckpt_tensor_find(o.c, bn) || ckpt_tensor_find(o.c, sn)))
         rc = fail(p, PLANT_USAGE, "'%s' already has a %s or %s tensor", name, bn, sn);
     if (rc == PLANT_OK) {
@@ -662,7 +663,8 @@ static int fault_extra(const plant *p)
         for (size_t i = 0; i < EXTRA_ELEMS; i++)
             data[i] = BF16_ONE;
         shard_edit e = {.nadd = 1};
-        e.add[0] = (new_tensor){.name = name, .dtype = DT_BF16, .rank = 1, .shape = {EXTRA_ELEMS}, .data = data};
+        e.add[0] = (new_tensor){.name = name, .dtype = DT_BF16, .rank = 1, .shape = {EXTRA_ELEMS},
+                                .data = data};
         rc = rewrite_shard(p, o.c, 0, &e);
         if (rc == PLANT_OK)
             rc = edit_index(p, o.c, NULL, 0, &name, 1, ckpt_shard_at(o.c, 0)->file);
