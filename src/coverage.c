@@ -63,6 +63,9 @@ static void classify(coverage *cv, const ckpt *src, const ckpt *dst, pat_loader 
     }
 }
 
+/* Without a quantization_config there is no pattern list to judge kept or
+ * quantized against (config.quantization says so once); missing tensors are
+ * still missing. */
 static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_list *fl)
 {
     char name[SHOWN], pat[SHOWN];
@@ -70,6 +73,8 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
     text_escape(n, name, sizeof name);
     if (e->found == COV_MISSING)
         findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
+    else if (!cfg->has_quant)
+        return;
     else if (e->expect_kept && e->found == COV_QUANTIZED)
         findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
                      "'%s' is quantized, but pattern '%s' says keep it", name,

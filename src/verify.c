@@ -367,6 +367,16 @@ static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
 
 /* ---- result -------------------------------------------------------------- */
 
+/* Whether a finding on `tensor` belongs to logical tensor `name`: the
+ * tensor itself, or the _blocks/_scales that stand for it. */
+static bool finding_is_on(const char *tensor, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(tensor, name, n) == 0 &&
+           (tensor[n] == '\0' || strcmp(tensor + n, MXFP4_BLOCKS_SUFFIX) == 0 ||
+            strcmp(tensor + n, MXFP4_SCALES_SUFFIX) == 0);
+}
+
 static void set_statuses(verify_result *r)
 {
     for (size_t i = 0; i < r->tensor_count; i++)
@@ -377,7 +387,7 @@ static void set_statuses(verify_result *r)
             continue;
         for (size_t j = 0; j < r->tensor_count; j++) {
             verify_tensor *t = &r->tensors[j];
-            if (strcmp(t->name, f->tensor) != 0)
+            if (!finding_is_on(f->tensor, t->name))
                 continue;
             vt_status s = f->sev == SEV_ERROR ? VT_FAIL : VT_WARN;
             t->status = s > t->status ? s : t->status;
@@ -400,6 +410,13 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     check_config(c);
     check_copied_files(c);
     coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings);
+    if (c->o->only && coverage_count(cv) == 0) { /* a typo in a CI gate must not pass */
+        char shown[SHOWN];
+        snprintf(err, errlen, "--only '%s' matches no source tensor",
+                 text_escape(c->o->only, shown, sizeof shown));
+        coverage_free(cv);
+        return -1;
+    }
     copy_patterns(c->r, cv);
     plan(c, cv);
     coverage_free(cv);
