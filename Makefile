@@ -81,10 +81,8 @@ deps:
 # Unit and CLI tests against the normal build. Each test program is a cmocka
 # suite; MXC_BIN and MXC_FIXTURES tell them what to run and read.
 test: $(BIN) $(TEST_BIN) $(TOOL_BIN)
-	@failed=""; for t in $(TEST_BIN); do \
-	  echo "== $$t"; MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) \
-	  MXC_FIXTURES=$(FIXTURES) MXC_SRCDIR=$(CURDIR) $$t || failed="$$failed $$t"; done; \
-	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi
+	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
+	  MXC_SRCDIR=$(CURDIR) ./scripts/run-tests.sh $(TEST_BIN)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check:
@@ -98,13 +96,14 @@ fuzz:
 test-gpu:
 	@./scripts/test-gpu.sh
 
-# What CI runs (the README's test command): dependencies, the suite, the
-# sanitizer suite, a short fuzz of every parser, and the GPU notice.
+# What CI runs (the README's test command): dependencies, a short fuzz of
+# every parser, the GPU notice, the sanitizer suite and the suite (last, so the
+# run ends with its totals).
 test-all: deps
-	$(MAKE) test
-	$(MAKE) check
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) test-gpu
+	$(MAKE) check
+	$(MAKE) test
 
 bench: $(BIN)
 	@./bench/run.sh

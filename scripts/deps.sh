@@ -10,4 +10,5 @@ done
 echo "deps: installing$missing"
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get update -qq
+# shellcheck disable=SC2086 # a list of package names on purpose
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
