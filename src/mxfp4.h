@@ -95,15 +95,14 @@ MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
 {
     unsigned sign = (mxfp4_f32_bits(q) >> 31) ? MXFP4_CODE_SIGN : 0u;
     float m = q < 0 ? -q : q;
-    unsigned code;
-    if (m <= 0.25f) code = 0;       /* tie 0.25 -> 0 (even) */
-    else if (m < 0.75f) code = 1;
-    else if (m <= 1.25f) code = 2;  /* ties 0.75 and 1.25 -> 1.0 */
-    else if (m < 1.75f) code = 3;
-    else if (m <= 2.5f) code = 4;   /* ties 1.75 and 2.5 -> 2.0 */
-    else if (m < 3.5f) code = 5;
-    else if (m <= 5.0f) code = 6;   /* ties 3.5 and 5 -> 4.0 */
-    else code = 7;                  /* saturate (NaN compares false: lands here too) */
+    /* the code is the number of rounding boundaries m lies beyond; a boundary
+     * taken with >= rounds its tie up to the even code, with > down to it.
+     * Branch-free, so it vectorizes on the CPU and does not diverge on the GPU. */
+    unsigned code = (unsigned)(m > 0.25f) + (unsigned)(m >= 0.75f) /* ties 0.25 -> 0, 0.75 -> 1.0 */
+                  + (unsigned)(m > 1.25f) + (unsigned)(m >= 1.75f) /* 1.25 -> 1.0, 1.75 -> 2.0 */
+                  + (unsigned)(m > 2.5f) + (unsigned)(m >= 3.5f)   /* 2.5 -> 2.0, 3.5 -> 4.0 */
+                  + (unsigned)(m > 5.0f);                          /* 5 -> 4.0; above: saturate */
+    code = m != m ? 7u : code; /* NaN saturates like the converter's bit-level encoding */
     return (uint8_t)(sign | code);
 }
 

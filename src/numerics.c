@@ -74,8 +74,81 @@ typedef struct {
     uint64_t *hist;
 } block_ctx;
 
-/* x: the block's 32 source values; index[i]: their source indices (an
- * arithmetic progression: first + i * stride). */
+#define LANES 4 /* independent partial sums: the order is fixed, and the loops vectorize */
+
+static bool block_finite(const float *x)
+{
+    bool ok = true;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        ok &= (mxfp4_f32_bits(x[i]) & MXFP4_F32_EXP_MASK) != MXFP4_F32_EXP_MASK;
+    return ok;
+}
+
+static double lanes_sum(const double *l)
+{
+    return (l[0] + l[1]) + (l[2] + l[3]);
+}
+
+/* Statistics of a block whose values are all finite: sums over the block in
+ * LANES fixed partial sums, then one update of the accumulator. */
+static void block_stats(stats_acc *a, const float *x, const double *deq, uint64_t first,
+                        uint64_t stride)
+{
+    double sa[LANES] = {0}, se[LANES] = {0}, ss[LANES] = {0}, sq[LANES] = {0}, sd[LANES] = {0};
+    double ad[MXFP4_BLOCK_ELEMS];
+    unsigned equal = 0;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES) {
+        for (int l = 0; l < LANES; l++) {
+            double src = x[i + l], d = deq[i + l] - src;
+            ad[i + l] = fabs(d);
+            sa[l] += ad[i + l];
+            se[l] += d * d;
+            ss[l] += src * src;
+            sq[l] += deq[i + l] * deq[i + l];
+            sd[l] += src * deq[i + l];
+            equal += d == 0.0;
+        }
+    }
+    int worst = 0;
+    for (int i = 1; i < MXFP4_BLOCK_ELEMS; i++) /* first maximum: indices grow with i */
+        worst = ad[i] > ad[worst] ? i : worst;
+    a->n += MXFP4_BLOCK_ELEMS;
+    a->equal += equal;
+    a->sum_abs_err += lanes_sum(sa);
+    a->sum_sq_err += lanes_sum(se);
+    a->sum_sq_src += lanes_sum(ss);
+    a->sum_sq_deq += lanes_sum(sq);
+    a->dot += lanes_sum(sd);
+    uint64_t index = first + (uint64_t)worst * stride;
+    if (ad[worst] > a->max_abs_err || (ad[worst] == a->max_abs_err && index < a->max_abs_err_index)) {
+        a->max_abs_err = ad[worst];
+        a->max_abs_err_index = index;
+    }
+}
+
+/* The reference quantizer on the source block, compared with DST's bytes. */
+static void block_requant(stats_acc *a, const float *x, bool finite, const uint8_t *block,
+                          uint8_t scale_byte)
+{
+    uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
+    mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
+    double ref = ldexp(1.0, (int)ref_scale - MXFP4_SCALE_BIAS), se[LANES] = {0};
+    unsigned equal = 0;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES) {
+        for (int l = 0; l < LANES; l++) {
+            equal += ref_codes[i + l] == mxfp4_block_code(block, i + l);
+            double d = e2m1_value[ref_codes[i + l]] * ref - (double)x[i + l];
+            se[l] += finite || d - d == 0.0 ? d * d : 0.0; /* non-finite: not an error */
+        }
+    }
+    a->scales_total++;
+    a->scales_equal += ref_scale == scale_byte;
+    a->codes_total += MXFP4_BLOCK_ELEMS;
+    a->codes_equal += equal;
+    a->ref_sum_sq_err += lanes_sum(se);
+}
+
+/* x: the block's 32 source values; their source indices are first + i * stride. */
 static void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
                           const uint8_t *block, uint8_t scale_byte)
 {
@@ -84,31 +157,29 @@ static void compare_block(const block_ctx *c, const float *x, uint64_t first, ui
                        : ldexp(1.0, (int)scale_byte - MXFP4_SCALE_BIAS - c->v->scale_bias_k);
     if (c->hist)
         c->hist[scale_byte]++;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        unsigned code = mxfp4_block_code(block, c->v->swap_nibbles ? i ^ 1 : i);
-        stats_add(c->acc, first + (uint64_t)i * stride, x[i], e2m1_value[code] * scale);
-    }
-    if (!c->requant)
-        return;
-    uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
-    mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
-    double ref = ldexp(1.0, (int)ref_scale - MXFP4_SCALE_BIAS);
-    c->acc->scales_total++;
-    c->acc->scales_equal += ref_scale == scale_byte;
-    c->acc->codes_total += MXFP4_BLOCK_ELEMS;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        c->acc->codes_equal += ref_codes[i] == mxfp4_block_code(block, i);
-        double d = e2m1_value[ref_codes[i]] * ref - (double)x[i];
-        if (d - d == 0.0) /* finite */
-            c->acc->ref_sum_sq_err += d * d;
-    }
+    double deq[MXFP4_BLOCK_ELEMS];
+    int swap = c->v->swap_nibbles ? 1 : 0;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        deq[i] = e2m1_value[mxfp4_block_code(block, i ^ swap)] * scale;
+    bool finite = scale_byte != MXFP4_SCALE_NAN && block_finite(x);
+    if (finite)
+        block_stats(c->acc, x, deq, first, stride);
+    else /* rare: element by element, counting what is not finite */
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+            stats_add(c->acc, first + (uint64_t)i * stride, x[i], deq[i]);
+    if (c->requant)
+        block_requant(c->acc, x, finite, block, scale_byte);
 }
 
 /* ---- work items ---------------------------------------------------------- */
 
+/* The work items are compiled for AVX2 too and picked at load time: the
+ * per-block loops are written to vectorize (see block_stats). */
+#define HOT_CLONES __attribute__((target_clones("avx2", "default")))
+
 /* Transposed layout: one item = matrix ml, group g: 32 source rows by all N
  * columns, gathered TILE_COLS columns at a time so reads stay contiguous. */
-static void item_transposed(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
+HOT_CLONES static void item_transposed(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                             const block_ctx *c, uint64_t ml, uint64_t gi)
 {
     uint64_t N = g->rows, K = g->groups * MXFP4_BLOCK_ELEMS, groups = s->g1 - s->g0;
@@ -133,7 +204,7 @@ static void item_transposed(const mx_geom *g, const mx_slab *s, const mx_buffers
 }
 
 /* Direct layout: one item = matrix ml, ROW_TILE stored rows, all groups. */
-static void item_direct(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
+HOT_CLONES static void item_direct(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                         const block_ctx *c, uint64_t ml, uint64_t r0)
 {
     uint64_t N = g->rows, G = g->groups, K = G * MXFP4_BLOCK_ELEMS, rows = s->n1 - s->n0;
