@@ -110,11 +110,17 @@ MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
 MXFP4_HD static inline void mxfp4_ref_quantize_block(const float *x, uint8_t *scale_byte,
                                                      uint8_t codes[MXFP4_BLOCK_ELEMS])
 {
-    float amax = 0.0f;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        float a = x[i] < 0 ? -x[i] : x[i];
-        amax = a > amax ? a : amax;
-    }
+    /* max is exact in any order: four running maxima let the loop vectorize;
+     * NaN never compares greater, so it is skipped as a serial loop would */
+    float lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += 4)
+        for (int l = 0; l < 4; l++) {
+            float a = x[i + l] < 0 ? -x[i + l] : x[i + l];
+            lane[l] = a > lane[l] ? a : lane[l];
+        }
+    float amax = lane[0];
+    for (int l = 1; l < 4; l++)
+        amax = lane[l] > amax ? lane[l] : amax;
     uint8_t sb = mxfp4_ref_scale_byte(amax);
     float inv = mxfp4_ref_inv_scale(sb);
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)

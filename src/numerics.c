@@ -76,7 +76,11 @@ typedef struct {
 
 #define LANES 4 /* independent partial sums: the order is fixed, and the loops vectorize */
 
-static bool block_finite(const float *x)
+/* The block functions are inlined into the work items so that they are
+ * compiled again inside each target clone (AVX2 or not). */
+#define BLOCK_FN static inline __attribute__((always_inline))
+
+BLOCK_FN bool block_finite(const float *x)
 {
     bool ok = true;
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
@@ -84,14 +88,14 @@ static bool block_finite(const float *x)
     return ok;
 }
 
-static double lanes_sum(const double *l)
+BLOCK_FN double lanes_sum(const double *l)
 {
     return (l[0] + l[1]) + (l[2] + l[3]);
 }
 
 /* Statistics of a block whose values are all finite: sums over the block in
  * LANES fixed partial sums, then one update of the accumulator. */
-static void block_stats(stats_acc *a, const float *x, const double *deq, uint64_t first,
+BLOCK_FN void block_stats(stats_acc *a, const float *x, const double *deq, uint64_t first,
                         uint64_t stride)
 {
     double sa[LANES] = {0}, se[LANES] = {0}, ss[LANES] = {0}, sq[LANES] = {0}, sd[LANES] = {0};
@@ -109,9 +113,16 @@ static void block_stats(stats_acc *a, const float *x, const double *deq, uint64_
             equal += d == 0.0;
         }
     }
+    double top[LANES] = {0};
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES)
+        for (int l = 0; l < LANES; l++)
+            top[l] = ad[i + l] > top[l] ? ad[i + l] : top[l];
+    double peak = top[0] > top[1] ? top[0] : top[1];
+    peak = top[2] > peak ? top[2] : peak;
+    peak = top[3] > peak ? top[3] : peak;
     int worst = 0;
-    for (int i = 1; i < MXFP4_BLOCK_ELEMS; i++) /* first maximum: indices grow with i */
-        worst = ad[i] > ad[worst] ? i : worst;
+    while (ad[worst] != peak) /* the first maximum: indices grow with i */
+        worst++;
     a->n += MXFP4_BLOCK_ELEMS;
     a->equal += equal;
     a->sum_abs_err += lanes_sum(sa);
@@ -127,7 +138,7 @@ static void block_stats(stats_acc *a, const float *x, const double *deq, uint64_
 }
 
 /* The reference quantizer on the source block, compared with DST's bytes. */
-static void block_requant(stats_acc *a, const float *x, bool finite, const uint8_t *block,
+BLOCK_FN void block_requant(stats_acc *a, const float *x, bool finite, const uint8_t *block,
                           uint8_t scale_byte)
 {
     uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
@@ -149,7 +160,7 @@ static void block_requant(stats_acc *a, const float *x, bool finite, const uint8
 }
 
 /* x: the block's 32 source values; their source indices are first + i * stride. */
-static void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
+BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
                           const uint8_t *block, uint8_t scale_byte)
 {
     double scale = scale_byte == MXFP4_SCALE_NAN
