@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 
 #define SLOTS 2 /* one being read while the other is computed on */
 #define PROGRESS_INTERVAL 0.2
+#define READ_PIECE ((uint64_t)8 << 20)
+#define MAX_READERS 16
 
 /* One unit of reading: a slab of a quantized tensor, or a byte range of a
  * kept tensor on both sides. */
@@ -42,6 +45,9 @@ typedef struct {
     char *err;
     size_t errlen;
     uint64_t bytes_read, bytes_total;
+    struct read_op *reads;   /* the reads of the job being read (reader thread only) */
+    size_t nreads, reads_cap;
+    int readers;             /* threads of the reader team */
     double start;
     double last_progress;
 } engine;
@@ -91,6 +97,17 @@ static void plan_jobs(engine *e, size_t n, uint64_t budget)
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* One pread of a job. A job's reads are cut into pieces of at most
+ * READ_PIECE bytes and run by a team of reader threads: one stream of preads
+ * from the page cache is several times slower than the memory bus. */
+typedef struct read_op {
+    const ckpt *c;
+    const ckpt_tensor *t;
+    uint64_t offset;
+    void *dst;
+    size_t len;
+} read_op;
+
 static void ensure(void **buf, size_t *cap, uint64_t need)
 {
     if (need > *cap) {
@@ -100,32 +117,61 @@ static void ensure(void **buf, size_t *cap, uint64_t need)
     }
 }
 
-/* Blocks and scales of a slab. A slab of whole rows is one read each; a slab
+static void add_read(engine *e, const ckpt *c, const ckpt_tensor *t, uint64_t offset, void *dst,
+                     uint64_t len)
+{
+    for (uint64_t done = 0; done < len; done += READ_PIECE) {
+        uint64_t piece = len - done < READ_PIECE ? len - done : READ_PIECE;
+        xgrow(&e->reads, &e->reads_cap, e->nreads + 1, sizeof(read_op));
+        e->reads[e->nreads++] = (read_op){c, t, offset + done, (char *)dst + done, (size_t)piece};
+    }
+}
+
+static int run_reads(engine *e)
+{
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(e->readers)
+    for (size_t i = 0; i < e->nreads; i++) {
+        int stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop)
+            continue;
+        const read_op *r = &e->reads[i];
+        char err[ST_ERR_LEN];
+        if (ckpt_read(r->c, r->t, r->offset, r->dst, r->len, err, sizeof err) < 0) {
+#pragma omp critical(engine_read_error)
+            if (!failed) {
+                snprintf(e->err, e->errlen, "%s", err);
+                failed = 1;
+            }
+        }
+    }
+    e->nreads = 0;
+    return failed ? -1 : 0;
+}
+
+/* Blocks and scales of a slab. A slab of whole rows is one run each; a slab
  * cut along the groups gathers one run per stored row. */
-static int read_mx_dst(const engine *e, const engine_item *it, const mx_slab *s, slot *sl)
+static void plan_mx_dst_reads(engine *e, const engine_item *it, const mx_slab *s, slot *sl)
 {
     uint64_t N = it->geom.rows, G = it->geom.groups, groups = s->g1 - s->g0;
+    uint8_t *blocks = sl->dst_a, *scales = sl->dst_b;
     if (groups == G) {
         uint64_t first = s->m0 * N + s->n0, rows = (s->m1 - s->m0) * (s->n1 - s->n0);
-        if (ckpt_read(e->dst, it->blocks, first * G * MXFP4_BLOCK_BYTES, sl->dst_a,
-                      (size_t)(rows * G * MXFP4_BLOCK_BYTES), e->err, e->errlen) < 0)
-            return -1;
-        return ckpt_read(e->dst, it->scales, first * G, sl->dst_b, (size_t)(rows * G), e->err,
-                         e->errlen);
+        add_read(e, e->dst, it->blocks, first * G * MXFP4_BLOCK_BYTES, blocks,
+                 rows * G * MXFP4_BLOCK_BYTES);
+        add_read(e, e->dst, it->scales, first * G, scales, rows * G);
+        return;
     }
-    uint8_t *blocks = sl->dst_a, *scales = sl->dst_b;
     for (uint64_t m = s->m0; m < s->m1; m++) {
         for (uint64_t n = s->n0; n < s->n1; n++) {
             uint64_t row = m * N + n, out = ((m - s->m0) * (s->n1 - s->n0) + n - s->n0) * groups;
-            if (ckpt_read(e->dst, it->blocks, (row * G + s->g0) * MXFP4_BLOCK_BYTES,
-                          blocks + out * MXFP4_BLOCK_BYTES, (size_t)(groups * MXFP4_BLOCK_BYTES),
-                          e->err, e->errlen) < 0 ||
-                ckpt_read(e->dst, it->scales, row * G + s->g0, scales + out, (size_t)groups,
-                          e->err, e->errlen) < 0)
-                return -1;
+            add_read(e, e->dst, it->blocks, (row * G + s->g0) * MXFP4_BLOCK_BYTES,
+                     blocks + out * MXFP4_BLOCK_BYTES, groups * MXFP4_BLOCK_BYTES);
+            add_read(e, e->dst, it->scales, row * G + s->g0, scales + out, groups);
         }
     }
-    return 0;
 }
 
 /* Source bytes of a slab: always one contiguous run (see numerics.h). */
@@ -143,19 +189,17 @@ static int read_job(engine *e, const job *j, slot *sl)
     if (it->kind == ENGINE_KEPT) {
         ensure(&sl->src, &sl->cap_src, j->len);
         ensure(&sl->dst_a, &sl->cap_a, j->len);
-        if (ckpt_read(e->src, it->src, j->offset, sl->src, (size_t)j->len, e->err, e->errlen) < 0 ||
-            ckpt_read(e->dst, it->dst, j->offset, sl->dst_a, (size_t)j->len, e->err, e->errlen) < 0)
-            return -1;
-        return 0;
+        add_read(e, e->src, it->src, j->offset, sl->src, j->len);
+        add_read(e, e->dst, it->dst, j->offset, sl->dst_a, j->len);
+        return run_reads(e);
     }
     uint64_t src_bytes = mx_slab_src_bytes(&it->geom, &j->slab);
     ensure(&sl->src, &sl->cap_src, src_bytes);
     ensure(&sl->dst_a, &sl->cap_a, mx_slab_blocks_bytes(&j->slab));
     ensure(&sl->dst_b, &sl->cap_b, mx_slab_scales_bytes(&j->slab));
-    if (ckpt_read(e->src, it->src, slab_src_offset(&it->geom, &j->slab), sl->src, (size_t)src_bytes,
-                  e->err, e->errlen) < 0)
-        return -1;
-    return read_mx_dst(e, it, &j->slab, sl);
+    add_read(e, e->src, it->src, slab_src_offset(&it->geom, &j->slab), sl->src, src_bytes);
+    plan_mx_dst_reads(e, it, &j->slab, sl);
+    return run_reads(e);
 }
 
 static uint64_t job_bytes(const engine *e, const job *j)
@@ -198,54 +242,67 @@ static void *reader_main(void *arg)
 
 /* ---- computing ----------------------------------------------------------- */
 
-static double kept_value(dtype_id dt, const uint8_t *p, uint64_t i, bool *ok)
+static double f16_to_double(uint16_t h)
 {
-    *ok = true;
+    int exp = (h >> 10) & 0x1F;
+    double mant = h & 0x3FF, sign = (h & 0x8000) ? -1.0 : 1.0;
+    if (exp == 0x1F)
+        return mant ? NAN : sign * INFINITY;
+    return sign * (exp ? ldexp(1024.0 + mant, exp - 25) : ldexp(mant, -24));
+}
+
+/* Element i of a floating-point tensor as a double; false for other dtypes
+ * (integers, sub-byte floats), which are only compared bit for bit. */
+static bool kept_value(dtype_id dt, const uint8_t *p, uint64_t i, double *out)
+{
+    uint16_t h;
+    float f;
     switch (dt) {
-    case DT_BF16: {
-        uint16_t b;
-        memcpy(&b, p + i * 2, 2);
-        return mxfp4_bf16_to_f32(b);
-    }
-    case DT_F32: {
-        float f;
+    case DT_BF16:
+        memcpy(&h, p + i * 2, 2);
+        *out = mxfp4_bf16_to_f32(h);
+        return true;
+    case DT_F16:
+        memcpy(&h, p + i * 2, 2);
+        *out = f16_to_double(h);
+        return true;
+    case DT_F32:
         memcpy(&f, p + i * 4, 4);
-        return f;
-    }
-    case DT_F64: {
-        double d;
-        memcpy(&d, p + i * 8, 8);
-        return d;
-    }
+        *out = f;
+        return true;
+    case DT_F64:
+        memcpy(out, p + i * 8, 8);
+        return true;
     default:
-        *ok = false;
-        return 0.0;
+        return false;
     }
 }
 
-/* Kept tensors must be bit-identical; when they are not, floating-point ones
- * also get statistics so the report says how far off they are. */
+/* Kept tensors must be bit-identical. Identical bytes need no arithmetic:
+ * every element is equal (the non-finite ones are only counted); when the
+ * bytes differ, floating-point tensors get statistics so the report says how
+ * far off they are. */
 static void compute_kept(engine_item *it, const job *j, const slot *sl)
 {
+    dtype_id dt = it->src->t->dtype;
+    uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? j->offset / esize : 0;
+    uint64_t count = esize ? j->len / esize : 0;
+    double a, b;
     if (memcmp(sl->src, sl->dst_a, (size_t)j->len) == 0) {
-        dtype_id dt = it->src->t->dtype;
-        uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? j->offset / esize : 0;
-        bool ok = esize > 0;
-        for (uint64_t i = 0; ok && i < j->len / esize; i++) {
-            double v = kept_value(dt, sl->src, i, &ok);
-            if (ok)
-                stats_add(&it->acc, first + i, v, v);
+        uint64_t nonfinite = 0;
+        for (uint64_t i = 0; i < count && kept_value(dt, sl->src, i, &a); i++)
+            nonfinite += !(a - a == 0.0);
+        if (count && kept_value(dt, sl->src, 0, &a)) {
+            it->acc.n += count - nonfinite;
+            it->acc.equal += count - nonfinite;
+            it->acc.nonfinite += nonfinite;
         }
         return;
     }
     it->identical = false;
-    dtype_id dt = it->src->t->dtype;
-    uint64_t esize = dtype_traits(dt)->bits / 8;
-    bool ok = esize > 0;
-    for (uint64_t i = 0; ok && i < j->len / esize; i++) {
-        double a = kept_value(dt, sl->src, i, &ok), b = kept_value(dt, sl->dst_a, i, &ok);
-        if (ok)
-            stats_add(&it->acc, j->offset / esize + i, a, b);
+    for (uint64_t i = 0; i < count && kept_value(dt, sl->src, i, &a); i++) {
+        kept_value(dt, sl->dst_a, i, &b);
+        stats_add(&it->acc, first + i, a, b);
     }
 }
 
@@ -287,6 +344,8 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
         items[i].identical = true;
     }
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
+    int procs = omp_get_num_procs();
+    e.readers = procs / 2 < 2 ? 2 : procs / 2 > MAX_READERS ? MAX_READERS : procs / 2;
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
     e.start = e.last_progress = util_now_seconds();
@@ -326,6 +385,7 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
         free(e.slots[s].dst_b);
     }
     free(e.jobs);
+    free(e.reads);
     pthread_cond_destroy(&e.cv);
     pthread_mutex_destroy(&e.mu);
     return rc;
