@@ -1,0 +1,30 @@
+#!/bin/bash
+# device-check.sh - one call on the GPU machine: the CUDA build sees the GPU,
+# the test suites pass with the CUDA-enabled binary, and the benchmark ratio.
+#
+# Build here first (the GPU machine has no -dev packages), then carry devbuild/:
+#   make BUILD=devbuild CUDA_ARCH="-gencode arch=compute_90,code=sm_90 \
+#        -gencode arch=compute_90,code=compute_90" devbuild/mxfp4-check \
+#        devbuild/tools/gen_sample devbuild/tools/plant $(ls tests/test_*.c | \
+#        sed 's|tests/\(.*\)\.c|devbuild/tests/\1|')
+#   mkdir -p devbuild/lib devbuild/fixtures
+#   cp -L /usr/lib/x86_64-linux-gnu/{libcjson.so.1,libyaml-0.so.2,libcmocka.so.0} devbuild/lib/
+#   cp -r ../shared/fixtures/seedconv-small devbuild/fixtures/
+# and run: bash bench/device-check.sh   (carry: devbuild)
+set -u
+cd "$(dirname "$0")/.." || exit 2
+D=$PWD/devbuild
+export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+echo "== test-gpu"
+MXC_BIN=$D/mxfp4-check ./scripts/test-gpu.sh
+# The machine has no python3-jsonschema: the schema checks of test_verify fail
+# there ("No module named jsonschema"); everything else must pass.
+echo "== suites (CUDA-enabled build)"
+mapfile -t suites < <(find "$D/tests" -maxdepth 1 -name 'test_*' ! -name '*.d' | sort)
+MXC_BIN=$D/mxfp4-check MXC_TOOLS=$D/tools MXC_FIXTURES=$D/fixtures MXC_SRCDIR=$PWD \
+    ./scripts/run-tests.sh "${suites[@]}" > "${OUT:-/tmp}/suites.log" 2>&1
+tail -n 1 "${OUT:-/tmp}/suites.log"
+grep -E '^\[  FAILED  \]|^failing' "${OUT:-/tmp}/suites.log" | head -20
+echo "== bench"
+BUILD=devbuild BENCH_MAKE=0 ./bench/run.sh "${BENCH_DIR:-/tmp/mxfp4-bench}" 2>&1 | tail -n 8
