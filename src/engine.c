@@ -68,25 +68,28 @@ static void add_job(engine *e, size_t *cap, job j)
     e->jobs[e->njobs++] = j;
 }
 
-static void plan_jobs(engine *e, size_t n, uint64_t budget)
+static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
 {
     size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
         engine_item *it = &e->items[i];
         if (it->kind == ENGINE_KEPT) {
+            /* whole elements per job, so each is compared in one piece */
+            uint64_t esize = dtype_traits(it->src->t->dtype)->bits / 8;
+            uint64_t step = esize > 1 && budget >= esize ? budget - budget % esize : budget;
             uint64_t len = it->src->t->end - it->src->t->begin, off = 0;
             do { /* a zero-length tensor still gets its (empty) job */
-                uint64_t part = len - off < budget ? len - off : budget;
+                uint64_t part = len - off < step ? len - off : step;
                 add_job(e, &cap, (job){.item = i, .offset = off, .len = part});
                 e->bytes_total += 2 * part;
                 off += part;
-            } while (off < len);
+            } while (off < len && !first_only);
             continue;
         }
         uint64_t count = mx_plan_slabs(&it->geom, budget, NULL);
         mx_slab *slabs = xmalloc((count ? count : 1) * sizeof *slabs);
         mx_plan_slabs(&it->geom, budget, slabs);
-        for (uint64_t s = 0; s < count; s++) {
+        for (uint64_t s = 0; s < (first_only && count ? 1 : count); s++) {
             add_job(e, &cap, (job){.item = i, .slab = slabs[s]});
             e->bytes_total += mx_slab_src_bytes(&it->geom, &slabs[s]) +
                               mx_slab_blocks_bytes(&slabs[s]) + mx_slab_scales_bytes(&slabs[s]);
@@ -143,6 +146,7 @@ static int run_reads(engine *e)
 #pragma omp critical(engine_read_error)
             if (!failed) {
                 snprintf(e->err, e->errlen, "%s", err);
+#pragma omp atomic write
                 failed = 1;
             }
         }
@@ -278,31 +282,58 @@ static bool kept_value(dtype_id dt, const uint8_t *p, uint64_t i, double *out)
     }
 }
 
+/* Non-finite elements of a floating-point run (exponent all ones). */
+static uint64_t count_nonfinite(dtype_id dt, const uint8_t *p, uint64_t count)
+{
+    uint64_t n = 0;
+    uint16_t h;
+    uint32_t w;
+    uint64_t d;
+    for (uint64_t i = 0; i < count; i++) {
+        switch (dt) {
+        case DT_BF16: memcpy(&h, p + i * 2, 2); n += (h & 0x7F80u) == 0x7F80u; break;
+        case DT_F16: memcpy(&h, p + i * 2, 2); n += (h & 0x7C00u) == 0x7C00u; break;
+        case DT_F32: memcpy(&w, p + i * 4, 4); n += (w & 0x7F800000u) == 0x7F800000u; break;
+        case DT_F64:
+            memcpy(&d, p + i * 8, 8);
+            n += (d & UINT64_C(0x7FF0000000000000)) == UINT64_C(0x7FF0000000000000);
+            break;
+        default: return 0;
+        }
+    }
+    return n;
+}
+
 /* Kept tensors must be bit-identical. Identical bytes need no arithmetic:
- * every element is equal (the non-finite ones are only counted); when the
+ * every element is equal (the non-finite ones are only counted). When the
  * bytes differ, floating-point tensors get statistics so the report says how
- * far off they are. */
+ * far off they are; other dtypes get the count of differing elements. */
 static void compute_kept(engine_item *it, const job *j, const slot *sl)
 {
     dtype_id dt = it->src->t->dtype;
     uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? j->offset / esize : 0;
     uint64_t count = esize ? j->len / esize : 0;
     double a, b;
-    if (memcmp(sl->src, sl->dst_a, (size_t)j->len) == 0) {
-        uint64_t nonfinite = 0;
-        for (uint64_t i = 0; i < count && kept_value(dt, sl->src, i, &a); i++)
-            nonfinite += !(a - a == 0.0);
-        if (count && kept_value(dt, sl->src, 0, &a)) {
-            it->acc.n += count - nonfinite;
-            it->acc.equal += count - nonfinite;
-            it->acc.nonfinite += nonfinite;
-        }
+    const uint8_t *src = sl->src, *dst = sl->dst_a;
+    if (count && !kept_value(dt, src, 0, &a))
+        it->values = false;
+    if (memcmp(src, dst, (size_t)j->len) == 0) {
+        uint64_t nonfinite = it->values ? count_nonfinite(dt, src, count) : 0;
+        it->acc.n += count - nonfinite;
+        it->acc.equal += count - nonfinite;
+        it->acc.nonfinite += nonfinite;
         return;
     }
     it->identical = false;
-    for (uint64_t i = 0; i < count && kept_value(dt, sl->src, i, &a); i++) {
-        kept_value(dt, sl->dst_a, i, &b);
-        stats_add(&it->acc, first + i, a, b);
+    if (!esize) { /* sub-byte elements: only the bytes can be told apart */
+        it->elems_differing += j->len;
+        return;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        bool same = memcmp(src + i * esize, dst + i * esize, (size_t)esize) == 0;
+        it->elems_differing += !same;
+        if (it->values && kept_value(dt, src, i, &a) && kept_value(dt, dst, i, &b))
+            stats_add(&it->acc, first + i, a, b);
     }
 }
 
@@ -342,16 +373,24 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
         stats_init(&items[i].acc);
         memset(items[i].hist, 0, sizeof items[i].hist);
         items[i].identical = true;
+        items[i].values = true;
+        items[i].elems_differing = 0;
     }
-    plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
+    plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
     int procs = omp_get_num_procs();
     e.readers = procs / 2 < 2 ? 2 : procs / 2 > MAX_READERS ? MAX_READERS : procs / 2;
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
     e.start = e.last_progress = util_now_seconds();
     pthread_t reader;
-    pthread_create(&reader, NULL, reader_main, &e);
     int rc = 0;
+    if (pthread_create(&reader, NULL, reader_main, &e) != 0) {
+        snprintf(err, errlen, "cannot start the reader thread");
+        free(e.jobs);
+        pthread_cond_destroy(&e.cv);
+        pthread_mutex_destroy(&e.mu);
+        return -1;
+    }
     for (size_t j = 0; j < e.njobs; j++) {
         slot *sl = &e.slots[j % SLOTS];
         pthread_mutex_lock(&e.mu);

@@ -16,6 +16,9 @@
 #include "stats.h"
 
 #define ENGINE_DEFAULT_SLAB_BYTES ((uint64_t)64 << 20)
+/* No slab may need more than this, whatever the budget: a tensor whose
+ * smallest slab (32 source rows, or one stored row) is larger is refused. */
+#define ENGINE_MAX_SLAB_BYTES ((uint64_t)1 << 30)
 
 typedef enum { ENGINE_QUANTIZED, ENGINE_KEPT } engine_kind;
 
@@ -29,6 +32,9 @@ typedef struct {
     stats_acc acc;
     uint64_t hist[256];                  /* scale bytes seen */
     bool identical;                      /* ENGINE_KEPT: bytes equal */
+    bool values;                         /* ENGINE_KEPT: the dtype has float values, so
+                                            statistics mean something */
+    uint64_t elems_differing;            /* ENGINE_KEPT: elements whose bytes differ */
 } engine_item;
 
 typedef struct {
@@ -36,6 +42,7 @@ typedef struct {
     mx_variant variant;   /* how DST is decoded ({false, 0}: faithfully) */
     bool requant;         /* also run the reference quantizer */
     bool progress;        /* progress bar on stderr */
+    bool first_slab_only; /* a sample: each item's first slab (diagnosis) */
 } engine_opts;
 
 /* Runs every item. Returns 0, or -1 with err set when a read fails (the file

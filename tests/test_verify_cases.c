@@ -1,0 +1,277 @@
+/* verify on small hand-built checkpoints: the edge cases a real conversion
+ * rarely shows (a healthy tensor beyond the limits, MXFP4 in the source,
+ * integer kept tensors, rows too long for bounded memory, odd slab sizes). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cJSON.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mxfp4.h"
+#include "runner.h"
+#include "st_writer.h"
+
+#define QUANT_CONFIG \
+    "{\"quantization_config\": {\"quant_method\": \"mxfp4\", \"modules_to_not_convert\": [\"keep\"]}}\n"
+
+static char err[512];
+
+static void mkckpt(char *out, const char *dir, const char *name)
+{
+    assert_int_equal(run_join(out, RUN_PATH_MAX, dir, name), 0);
+    assert_int_equal(mkdir(out, 0755), 0);
+}
+
+static void write_single(const char *dir, stw_writer *w, const char *config)
+{
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, dir, "model.safetensors"), 0);
+    if (stw_write(w, path, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    if (config) {
+        assert_int_equal(run_join(path, sizeof path, dir, "config.json"), 0);
+        assert_int_equal(run_write_file(path, config), 0);
+    }
+}
+
+/* Runs verify --json - and returns the report (exit status in *status). */
+static cJSON *verify_json(const char *src, const char *dst, int *status, const char *slab_env)
+{
+    const char *bin = getenv("MXC_BIN");
+    assert_non_null(bin);
+    if (slab_env)
+        setenv("MXFP4_CHECK_SLAB_BYTES", slab_env, 1);
+    const char *argv[] = {bin, "verify", src, dst, "--json", "-", "--no-progress", NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    unsetenv("MXFP4_CHECK_SLAB_BYTES");
+    *status = r.status;
+    cJSON *j = r.status == 2 ? NULL : cJSON_Parse(r.out);
+    if (r.status != 2 && !j)
+        fail_msg("no JSON on stdout; stderr: %s", r.err);
+    if (strstr(r.err, "runtime error") || strstr(r.err, "AddressSanitizer"))
+        fail_msg("sanitizer: %s", r.err);
+    run_result_free(&r);
+    return j;
+}
+
+static const cJSON *finding(const cJSON *report, const char *id)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(report, "findings"))
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(f, "id")->valuestring, id) == 0)
+            return f;
+    return NULL;
+}
+
+static const cJSON *tensor(const cJSON *report, const char *name)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(report, "tensors"))
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring, name) == 0)
+            return t;
+    fail_msg("no tensor %s in the report", name);
+    return NULL;
+}
+
+static uint16_t bf16(float f)
+{
+    return (uint16_t)(mxfp4_f32_bits(f) >> 16); /* values below are exact in BF16 */
+}
+
+static int setup(void **state)
+{
+    char *dir = malloc(RUN_PATH_MAX);
+    if (!dir || run_mkdtemp("mxc-cases", dir, RUN_PATH_MAX) != 0)
+        return -1;
+    *state = dir;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    run_rmtree(*state);
+    free(*state);
+    return 0;
+}
+
+/* A conversion that is exactly the reference quantizer's, of a source that
+ * quantizes badly (blocks of one 6.03 and thirty-one 1.49: rel_l2 above the
+ * 0.2 limit), fails the threshold but has no mistake to diagnose. */
+static void test_healthy_tensor_beyond_limits_is_not_diagnosed(void **state)
+{
+    enum { K = 64, N = 64 };
+    static uint16_t src[K * N];
+    static uint8_t blocks[N * (K / 32) * 16], scales[N * (K / 32)];
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++)
+            src[k * N + n] = bf16(k % 32 == 0 ? 6.03125f : 1.4921875f);
+    for (int n = 0; n < N; n++) {
+        for (int g = 0; g < K / 32; g++) {
+            float x[32];
+            uint8_t codes[32];
+            for (int i = 0; i < 32; i++)
+                x[i] = mxfp4_bf16_to_f32(src[(g * 32 + i) * N + n]);
+            mxfp4_ref_quantize_block(x, &scales[n * (K / 32) + g], codes);
+            for (int i = 0; i < 16; i++)
+                blocks[(n * (K / 32) + g) * 16 + i] = (uint8_t)(codes[2 * i] | codes[2 * i + 1] << 4);
+        }
+    }
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    stw_writer *ws = stw_new(), *wd = stw_new();
+    assert_int_equal(stw_add(ws, "w", DT_BF16, 2, (uint64_t[]){K, N}, src, err, sizeof err), 0);
+    assert_int_equal(stw_add(wd, "w_blocks", DT_U8, 3, (uint64_t[]){N, K / 32, 16}, blocks, err, sizeof err), 0);
+    assert_int_equal(stw_add(wd, "w_scales", DT_U8, 2, (uint64_t[]){N, K / 32}, scales, err, sizeof err), 0);
+    write_single(s, ws, NULL);
+    write_single(d, wd, QUANT_CONFIG);
+    stw_free(ws);
+    stw_free(wd);
+    int status;
+    cJSON *j = verify_json(s, d, &status, NULL);
+    assert_int_equal(status, 1);
+    assert_non_null(finding(j, "numerics.threshold"));
+    assert_null(finding(j, "numerics.diagnosis"));
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(tensor(j, "w"), "requant");
+    assert_true(cJSON_GetObjectItemCaseSensitive(rq, "codes_identical")->valuedouble == 1.0);
+    cJSON_Delete(j);
+}
+
+/* MXFP4 in the source, rank 1: a pairing finding, no crash. */
+static void test_mxfp4_source_rank1(void **state)
+{
+    static uint8_t blocks[16] = {0x21}, scales[1] = {127};
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    for (int i = 0; i < 2; i++) {
+        stw_writer *w = stw_new();
+        assert_int_equal(stw_add(w, "x_blocks", DT_U8, 2, (uint64_t[]){1, 16}, blocks, err, sizeof err), 0);
+        assert_int_equal(stw_add(w, "x_scales", DT_U8, 1, (uint64_t[]){1}, scales, err, sizeof err), 0);
+        write_single(i ? d : s, w, i ? QUANT_CONFIG : NULL);
+        stw_free(w);
+    }
+    int status;
+    cJSON *j = verify_json(s, d, &status, NULL);
+    assert_int_equal(status, 1);
+    const cJSON *f = finding(j, "mxfp4.pairing");
+    assert_non_null(f);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring, "the source is MXFP4, expected BF16"));
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(tensor(j, "x"), "shape");
+    assert_int_equal(cJSON_GetArraySize(shape), 1);
+    assert_int_equal(cJSON_GetArrayItem(shape, 0)->valueint, 32);
+    cJSON_Delete(j);
+}
+
+/* An integer kept tensor that differs: counted elements, no float statistics. */
+static void test_kept_integer_modified(void **state)
+{
+    static int64_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4};
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    for (int i = 0; i < 2; i++) {
+        stw_writer *w = stw_new();
+        assert_int_equal(stw_add(w, "keep", DT_I64, 1, (uint64_t[]){3}, i ? b : a, err, sizeof err), 0);
+        write_single(i ? d : s, w, i ? QUANT_CONFIG : NULL);
+        stw_free(w);
+    }
+    int status;
+    cJSON *j = verify_json(s, d, &status, NULL);
+    assert_int_equal(status, 1);
+    const cJSON *f = finding(j, "kept.modified");
+    assert_non_null(f);
+    assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring,
+                           "1 elements of I64 differ"));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(tensor(j, "keep"), "stats")));
+    cJSON_Delete(j);
+}
+
+/* A slab budget that is not a multiple of the element size still compares
+ * whole elements: 3 of 4 BF16 elements equal is 0.75. */
+static void test_kept_odd_slab_budget(void **state)
+{
+    static uint16_t a[4] = {0x3f80, 0x4000, 0x4040, 0x4080}, b[4] = {0x3f80, 0x4000, 0x4040, 0x40a0};
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    for (int i = 0; i < 2; i++) {
+        stw_writer *w = stw_new();
+        assert_int_equal(stw_add(w, "keep", DT_BF16, 1, (uint64_t[]){4}, i ? b : a, err, sizeof err), 0);
+        write_single(i ? d : s, w, i ? QUANT_CONFIG : NULL);
+        stw_free(w);
+    }
+    int status;
+    cJSON *j = verify_json(s, d, &status, "3");
+    assert_int_equal(status, 1);
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(tensor(j, "keep"), "stats");
+    assert_true(cJSON_GetObjectItemCaseSensitive(stats, "equal_fraction")->valuedouble == 0.75);
+    assert_true(cJSON_GetObjectItemCaseSensitive(stats, "max_abs_err")->valuedouble == 1.0);
+    cJSON_Delete(j);
+}
+
+/* A header and a sparse data buffer of `data_len` bytes (nothing is read). */
+static void write_sparse(const char *dir, const char *header, uint64_t data_len)
+{
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, dir, "model.safetensors"), 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    uint64_t n = strlen(header);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)(n >> (8 * i));
+    assert_int_equal(write(fd, len, 8), 8);
+    assert_int_equal(write(fd, header, n), (ssize_t)n);
+    assert_int_equal(ftruncate(fd, (off_t)(8 + n + data_len)), 0);
+    close(fd);
+}
+
+/* Stored rows so long that 32 source rows exceed the 1 GiB slab limit:
+ * refused (exit 2) rather than allocated. */
+static void test_rows_too_long_for_bounded_memory(void **state)
+{
+    const uint64_t N = (UINT64_C(1) << 24) + 32, K = 32;
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX], h[512];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    snprintf(h, sizeof h, "{\"w\":{\"dtype\":\"BF16\",\"shape\":[%llu,%llu],\"data_offsets\":[0,%llu]}}",
+             (unsigned long long)K, (unsigned long long)N, (unsigned long long)(K * N * 2));
+    write_sparse(s, h, K * N * 2);
+    snprintf(h, sizeof h,
+             "{\"w_blocks\":{\"dtype\":\"U8\",\"shape\":[%llu,1,16],\"data_offsets\":[0,%llu]},"
+             "\"w_scales\":{\"dtype\":\"U8\",\"shape\":[%llu,1],\"data_offsets\":[%llu,%llu]}}",
+             (unsigned long long)N, (unsigned long long)(N * 16), (unsigned long long)N,
+             (unsigned long long)(N * 16), (unsigned long long)(N * 17));
+    write_sparse(d, h, N * 17);
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, d, "config.json"), 0);
+    assert_int_equal(run_write_file(path, QUANT_CONFIG), 0);
+    const char *argv[] = {getenv("MXC_BIN"), "verify", s, d, "--quiet", NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "tensor 'w': rows of 16777248 elements are too long"));
+    run_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_healthy_tensor_beyond_limits_is_not_diagnosed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mxfp4_source_rank1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_integer_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_odd_slab_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_too_long_for_bounded_memory, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
