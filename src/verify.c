@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "coverage.h"
@@ -53,16 +54,26 @@ static void check_config(const vctx *c)
                      "quantization_config.quant_method is not \"mxfp4\"");
 }
 
-/* 1 identical, 0 different, -1 b missing; a missing a is the caller's. */
-static int files_identical(const char *a, const char *b)
+typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR } copy_state;
+
+/* Compares DST's copy b with the source's a (which exists). Only regular
+ * files are read: a FIFO or a device would block or never end. */
+static copy_state compare_copy(const char *a, const char *b)
 {
+    struct stat sa, sb;
+    if (stat(b, &sb) < 0)
+        return COPY_MISSING;
+    if (stat(a, &sa) < 0 || !S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode))
+        return COPY_NOT_REGULAR;
+    if (sa.st_size != sb.st_size)
+        return COPY_DIFFERENT;
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    int same = fb ? 1 : -1;
+    copy_state state = fa && fb ? COPY_SAME : COPY_NOT_REGULAR;
     char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK);
-    while (fa && fb && same == 1) {
+    while (state == COPY_SAME) {
         size_t na = fread(ba, 1, COPY_CHUNK, fa), nb = fread(bb, 1, COPY_CHUNK, fb);
         if (na != nb || memcmp(ba, bb, na) != 0)
-            same = 0;
+            state = COPY_DIFFERENT;
         if (na < COPY_CHUNK)
             break;
     }
@@ -72,27 +83,26 @@ static int files_identical(const char *a, const char *b)
         fclose(fb);
     free(ba);
     free(bb);
-    return same;
+    return state;
 }
 
 static void check_copied_files(const vctx *c)
 {
+    static const char *const what[] = {
+        [COPY_DIFFERENT] = "differs from the source's copy",
+        [COPY_MISSING] = "is in the source but not in DST",
+        [COPY_NOT_REGULAR] = "is not a regular file on both sides",
+    };
     if (!ckpt_is_dir(c->src) || !ckpt_is_dir(c->dst))
         return;
     for (size_t i = 0; i < sizeof copied_files / sizeof copied_files[0]; i++) {
         char *a = xasprintf("%s/%s", ckpt_dir(c->src), copied_files[i]);
         char *b = xasprintf("%s/%s", ckpt_dir(c->dst), copied_files[i]);
-        FILE *probe = fopen(a, "rb");
-        if (probe) {
-            fclose(probe);
-            int same = files_identical(a, b);
-            if (same < 0)
-                findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i],
-                             "%s is in the source but not in DST", copied_files[i]);
-            else if (same == 0)
-                findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i],
-                             "%s differs from the source's copy", copied_files[i]);
-        }
+        struct stat st;
+        copy_state state = lstat(a, &st) == 0 ? compare_copy(a, b) : COPY_SAME;
+        if (state != COPY_SAME)
+            findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i], "%s %s",
+                         copied_files[i], what[state]);
         free(a);
         free(b);
     }

@@ -264,6 +264,41 @@ static void test_rows_too_long_for_bounded_memory(void **state)
     run_result_free(&r);
 }
 
+/* Tokenizer files that are a FIFO or /dev/zero: reported, never read forever. */
+static void test_copied_files_not_regular(void **state)
+{
+    static uint16_t a[1] = {0x3f80};
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX], path[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    for (int i = 0; i < 2; i++) {
+        stw_writer *w = stw_new();
+        assert_int_equal(stw_add(w, "keep", DT_BF16, 1, (uint64_t[]){1}, a, err, sizeof err), 0);
+        write_single(i ? d : s, w, i ? QUANT_CONFIG : NULL);
+        stw_free(w);
+        assert_int_equal(run_join(path, sizeof path, i ? d : s, "tokenizer.json"), 0);
+        assert_int_equal(symlink("/dev/zero", path), 0);
+    }
+    assert_int_equal(run_join(path, sizeof path, s, "special_tokens_map.json"), 0);
+    assert_int_equal(run_write_file(path, "{}"), 0);
+    assert_int_equal(run_join(path, sizeof path, d, "special_tokens_map.json"), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    int status;
+    cJSON *j = verify_json(s, d, &status, NULL); /* run_cmd's timeout catches a hang */
+    assert_int_equal(status, 1);
+    int copied = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "findings")) {
+        if (strcmp(cJSON_GetObjectItemCaseSensitive(f, "id")->valuestring, "files.copied") != 0)
+            continue;
+        copied++;
+        assert_non_null(strstr(cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring,
+                               "is not a regular file"));
+    }
+    assert_int_equal(copied, 2);
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kept_integer_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_odd_slab_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_too_long_for_bounded_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copied_files_not_regular, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
