@@ -5,8 +5,8 @@
 # Build here first (the GPU machine has no -dev packages), then carry devbuild/:
 #   make BUILD=devbuild CUDA_ARCH="-gencode arch=compute_90,code=sm_90 \
 #        -gencode arch=compute_90,code=compute_90" devbuild/mxfp4-check \
-#        devbuild/tools/gen_sample devbuild/tools/plant $(ls tests/test_*.c | \
-#        sed 's|tests/\(.*\)\.c|devbuild/tests/\1|')
+#        devbuild/tools/gen_sample devbuild/tools/plant devbuild/tests/gpu/test_gpu_parity \
+#        $(ls tests/test_*.c | sed 's|tests/\(.*\)\.c|devbuild/tests/\1|')
 #   mkdir -p devbuild/lib devbuild/fixtures
 #   cp -L /usr/lib/x86_64-linux-gnu/{libcjson.so.1,libyaml-0.so.2,libcmocka.so.0} devbuild/lib/
 #   cp -r ../shared/fixtures/seedconv-small devbuild/fixtures/
@@ -16,8 +16,10 @@ cd "$(dirname "$0")/.." || exit 2
 D=$PWD/devbuild
 export LD_LIBRARY_PATH=$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-echo "== test-gpu"
-MXC_BIN=$D/mxfp4-check ./scripts/test-gpu.sh
+echo "== test-gpu (CUDA backend against the CPU reference)"
+MXC_BIN=$D/mxfp4-check MXC_GPU_TESTS=$D/tests/gpu MXC_TOOLS=$D/tools MXC_FIXTURES=$D/fixtures \
+    MXC_SRCDIR=$PWD ./scripts/test-gpu.sh 2>&1 | tee "${OUT:-/tmp}/gpu.log" | grep -E 'FAIL|ERROR|passed|SKIPPED|backends'
+grep -B2 -A6 'ERROR' "${OUT:-/tmp}/gpu.log" | head -40
 # The machine has no python3-jsonschema: the schema checks of test_verify fail
 # there ("No module named jsonschema"); everything else must pass.
 echo "== suites (CUDA-enabled build)"

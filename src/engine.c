@@ -52,6 +52,20 @@ typedef struct {
     double last_progress;
 } engine;
 
+/* Reader threads: half the cores when the CPU also computes, all of them when
+ * the GPU does; MXFP4_CHECK_READERS overrides (tuning, benchmarks). */
+static int reader_count(const backend *b)
+{
+    const char *s = getenv("MXFP4_CHECK_READERS");
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (v > 0 && *end == '\0')
+        return v > MAX_READERS ? MAX_READERS : (int)v;
+    int procs = omp_get_num_procs();
+    int n = b && strcmp(backend_name(b), "cuda") == 0 ? procs : procs / 2;
+    return n < 2 ? 2 : n > MAX_READERS ? MAX_READERS : n;
+}
+
 uint64_t engine_slab_bytes_from_env(void)
 {
     const char *s = getenv("MXFP4_CHECK_SLAB_BYTES");
@@ -111,13 +125,26 @@ typedef struct read_op {
     size_t len;
 } read_op;
 
-static void ensure(void **buf, size_t *cap, uint64_t need)
+static void ensure(engine *e, void **buf, size_t *cap, uint64_t need)
 {
-    if (need > *cap) {
+    if (need <= *cap)
+        return;
+    if (e->o->backend) {
+        backend_host_free(e->o->backend, *buf);
+        *buf = backend_host_alloc(e->o->backend, (size_t)need);
+    } else {
         free(*buf);
         *buf = xmalloc((size_t)need);
-        *cap = (size_t)need;
     }
+    *cap = (size_t)need;
+}
+
+static void release(engine *e, void *buf)
+{
+    if (e->o->backend)
+        backend_host_free(e->o->backend, buf);
+    else
+        free(buf);
 }
 
 static void add_read(engine *e, const ckpt *c, const ckpt_tensor *t, uint64_t offset, void *dst,
@@ -191,16 +218,16 @@ static int read_job(engine *e, const job *j, slot *sl)
 {
     const engine_item *it = &e->items[j->item];
     if (it->kind == ENGINE_KEPT) {
-        ensure(&sl->src, &sl->cap_src, j->len);
-        ensure(&sl->dst_a, &sl->cap_a, j->len);
+        ensure(e, &sl->src, &sl->cap_src, j->len);
+        ensure(e, &sl->dst_a, &sl->cap_a, j->len);
         add_read(e, e->src, it->src, j->offset, sl->src, j->len);
         add_read(e, e->dst, it->dst, j->offset, sl->dst_a, j->len);
         return run_reads(e);
     }
     uint64_t src_bytes = mx_slab_src_bytes(&it->geom, &j->slab);
-    ensure(&sl->src, &sl->cap_src, src_bytes);
-    ensure(&sl->dst_a, &sl->cap_a, mx_slab_blocks_bytes(&j->slab));
-    ensure(&sl->dst_b, &sl->cap_b, mx_slab_scales_bytes(&j->slab));
+    ensure(e, &sl->src, &sl->cap_src, src_bytes);
+    ensure(e, &sl->dst_a, &sl->cap_a, mx_slab_blocks_bytes(&j->slab));
+    ensure(e, &sl->dst_b, &sl->cap_b, mx_slab_scales_bytes(&j->slab));
     add_read(e, e->src, it->src, slab_src_offset(&it->geom, &j->slab), sl->src, src_bytes);
     plan_mx_dst_reads(e, it, &j->slab, sl);
     return run_reads(e);
@@ -337,15 +364,20 @@ static void compute_kept(engine_item *it, const job *j, const slot *sl)
     }
 }
 
-static void compute_job(engine *e, const job *j, const slot *sl)
+static int compute_job(engine *e, const job *j, const slot *sl, char *err, size_t errlen)
 {
     engine_item *it = &e->items[j->item];
     if (it->kind == ENGINE_KEPT) {
         compute_kept(it, j, sl);
-        return;
+        return 0;
     }
     mx_buffers b = {sl->src, sl->dst_a, sl->dst_b};
-    mx_compare_slab_cpu(&it->geom, &j->slab, &b, &e->o->variant, e->o->requant, &it->acc, it->hist);
+    if (!e->o->backend) {
+        mx_compare_slab_cpu(&it->geom, &j->slab, &b, &e->o->variant, e->o->requant, &it->acc, it->hist);
+        return 0;
+    }
+    return backend_compare_slab(e->o->backend, &it->geom, &j->slab, &b, &e->o->variant,
+                                e->o->requant, &it->acc, it->hist, err, errlen);
 }
 
 static void show_progress(engine *e, bool final)
@@ -377,12 +409,12 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
         items[i].elems_differing = 0;
     }
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
-    int procs = omp_get_num_procs();
-    e.readers = procs / 2 < 2 ? 2 : procs / 2 > MAX_READERS ? MAX_READERS : procs / 2;
+    e.readers = reader_count(o->backend);
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
     e.start = e.last_progress = util_now_seconds();
     pthread_t reader;
+    char compute_err[ST_ERR_LEN] = "";
     int rc = 0;
     if (pthread_create(&reader, NULL, reader_main, &e) != 0) {
         snprintf(err, errlen, "cannot start the reader thread");
@@ -402,7 +434,10 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
             rc = -1;
             break;
         }
-        compute_job(&e, &e.jobs[j], sl);
+        if (compute_job(&e, &e.jobs[j], sl, compute_err, sizeof compute_err) < 0) {
+            rc = -1;
+            break;
+        }
         pthread_mutex_lock(&e.mu);
         sl->full = false;
         pthread_cond_broadcast(&e.cv);
@@ -414,14 +449,16 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     pthread_cond_broadcast(&e.cv);
     pthread_mutex_unlock(&e.mu);
     pthread_join(reader, NULL);
+    if (compute_err[0]) /* the reader's error, if any, is already in err */
+        snprintf(err, errlen, "%s", compute_err);
     if (rc == 0)
         show_progress(&e, true);
     if (bytes_read)
         *bytes_read = e.bytes_read;
     for (int s = 0; s < SLOTS; s++) {
-        free(e.slots[s].src);
-        free(e.slots[s].dst_a);
-        free(e.slots[s].dst_b);
+        release(&e, e.slots[s].src);
+        release(&e, e.slots[s].dst_a);
+        release(&e, e.slots[s].dst_b);
     }
     free(e.jobs);
     free(e.reads);

@@ -1,5 +1,5 @@
 /* engine.h - the streaming pass of `verify`: reads each planned tensor once,
- * in large reads on a reader thread, while the CPU backend computes on the
+ * in large reads on a reader thread, while the backend computes on the
  * previous slab (two buffers in flight, so memory stays bounded whatever the
  * checkpoint's size).
  *
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "checkpoint.h"
 #include "numerics.h"
 #include "stats.h"
@@ -38,6 +39,7 @@ typedef struct {
 } engine_item;
 
 typedef struct {
+    backend *backend;     /* where slabs are computed (NULL: the CPU) */
     uint64_t slab_bytes;  /* source bytes per slab (0: default) */
     mx_variant variant;   /* how DST is decoded ({false, 0}: faithfully) */
     bool requant;         /* also run the reference quantizer */

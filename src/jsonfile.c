@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "text.h"
 #include "util.h"
@@ -35,26 +36,32 @@ cJSON *jsonfile_load(const char *path, const char *display, char *err, size_t er
 {
     char shown[256];
     text_escape(display, shown, sizeof shown);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+    struct stat sb;
+    char why[UTIL_WHY_LEN];
+    int fd = util_open_regular(path, &sb, why, sizeof why);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", shown, why);
         return NULL;
     }
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) < 0 || !S_ISREG(sb.st_mode) ||
-        (uint64_t)sb.st_size > JSONFILE_MAX_BYTES) {
-        snprintf(err, errlen, "%s: not a regular file of at most 100 MB", shown);
-        fclose(fp);
+    if ((uint64_t)sb.st_size > JSONFILE_MAX_BYTES) {
+        snprintf(err, errlen, "%s: larger than the 100 MB limit", shown);
+        close(fd);
         return NULL;
     }
     size_t len = (size_t)sb.st_size;
     char *text = xmalloc(len + 1);
-    size_t got = fread(text, 1, len, fp);
-    fclose(fp);
+    ssize_t got = util_pread_full(fd, text, len, 0);
+    if (got < 0) {
+        snprintf(err, errlen, "%s: read failed: %s", shown, strerror(errno));
+        close(fd);
+        free(text);
+        return NULL;
+    }
+    close(fd);
     text[got] = '\0';
     cJSON *root = NULL;
     const char *end = NULL;
-    if (got != len)
+    if ((size_t)got != len)
         snprintf(err, errlen, "%s: file changed while being read", shown);
     else if (memchr(text, '\0', len))
         snprintf(err, errlen, "%s: contains a NUL byte", shown);

@@ -93,7 +93,10 @@ MXFP4_HD static inline float mxfp4_ref_inv_scale(uint8_t scale_byte)
  * (-0 is code 8), as the converter's bit-level encoding does. */
 MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
 {
-    unsigned sign = (mxfp4_f32_bits(q) >> 31) ? MXFP4_CODE_SIGN : 0u;
+    /* NaN becomes +6 (code 7) whatever its sign bit: that bit is not portable
+     * (x86 makes inf * 0 a negative NaN, CUDA a positive one), and the CPU and
+     * GPU backends must agree code for code */
+    unsigned sign = (mxfp4_f32_bits(q) >> 31) && q == q ? MXFP4_CODE_SIGN : 0u;
     float m = q < 0 ? -q : q;
     /* the code is the number of rounding boundaries m lies beyond; a boundary
      * taken with >= rounds its tie up to the even code, with > down to it.
@@ -102,7 +105,7 @@ MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
                   + (unsigned)(m > 1.25f) + (unsigned)(m >= 1.75f) /* 1.25 -> 1.0, 1.75 -> 2.0 */
                   + (unsigned)(m > 2.5f) + (unsigned)(m >= 3.5f)   /* 2.5 -> 2.0, 3.5 -> 4.0 */
                   + (unsigned)(m > 5.0f);                          /* 5 -> 4.0; above: saturate */
-    code = m != m ? 7u : code; /* NaN saturates like the converter's bit-level encoding */
+    code = m != m ? 7u : code; /* NaN saturates, as the converter's bit-level encoding does */
     return (uint8_t)(sign | code);
 }
 

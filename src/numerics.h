@@ -24,6 +24,10 @@
 
 #include "stats.h"
 
+#ifdef __cplusplus
+extern "C" { /* included by the CUDA backend */
+#endif
+
 typedef enum { MX_TRANSPOSED, MX_DIRECT } mx_layout;
 
 typedef struct {
@@ -73,5 +77,9 @@ uint64_t mx_plan_slabs(const mx_geom *g, uint64_t budget, mx_slab *out);
  * merged in a fixed order, so the result does not depend on the thread count. */
 void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                          const mx_variant *v, bool requant, stats_acc *acc, uint64_t *hist);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,7 +2,6 @@
 
 #include <cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -409,41 +408,21 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
 
 /* ---- files --------------------------------------------------------------- */
 
-/* Reads exactly len bytes at off; returns bytes read (< len only at EOF) or -1. */
-static ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
 int st_open(const char *path, const char *display, st_file **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!display)
         display = path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, display, NULL, "cannot open: %s", strerror(errno));
     struct stat sb;
+    char why[UTIL_WHY_LEN];
+    int fd = util_open_regular(path, &sb, why, sizeof why);
+    if (fd < 0)
+        return fail(err, errlen, display, NULL, "%s", why);
     uint8_t lenbuf[8];
     int rc = -1;
     char *header = NULL;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        fail(err, errlen, display, NULL, "not a regular file");
-        goto done;
-    }
     uint64_t size = (uint64_t)sb.st_size;
-    if (size < 8 || pread_full(fd, lenbuf, 8, 0) != 8) {
+    if (size < 8 || util_pread_full(fd, lenbuf, 8, 0) != 8) {
         fail(err, errlen, display, NULL, "file is shorter than the 8-byte header length");
         goto done;
     }
@@ -461,7 +440,7 @@ int st_open(const char *path, const char *display, st_file **out, char *err, siz
         goto done;
     }
     header = xmalloc((size_t)n + 1);
-    if (pread_full(fd, header, (size_t)n, 8) != (ssize_t)n) {
+    if (util_pread_full(fd, header, (size_t)n, 8) != (ssize_t)n) {
         fail(err, errlen, display, NULL, "file ended early while reading the header");
         goto done;
     }
@@ -545,7 +524,7 @@ int st_read(const st_file *f, const st_tensor *t, uint64_t offset, void *buf, si
                     len, (unsigned long long)offset);
     if (f->fd < 0)
         return fail(err, errlen, f->display, t->name, "no file to read from");
-    ssize_t got = pread_full(f->fd, buf, len, f->data_start + t->begin + offset);
+    ssize_t got = util_pread_full(f->fd, buf, len, f->data_start + t->begin + offset);
     if (got < 0)
         return fail(err, errlen, f->display, t->name, "read failed: %s", strerror(errno));
     if ((size_t)got < len)

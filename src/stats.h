@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* included by the CUDA backend */
+#endif
+
 typedef struct {
     uint64_t n;            /* elements compared (finite on both sides) */
     uint64_t nonfinite;    /* elements where source or dequantized is NaN/inf */
@@ -68,5 +72,9 @@ void stats_merge(stats_acc *a, const stats_acc *b);
  * 1 when both vectors are 0; snr_db is +inf when the error is 0; excess is 1
  * when both errors are 0. */
 void stats_finish(const stats_acc *a, stats_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

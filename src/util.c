@@ -1,10 +1,13 @@
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void out_of_memory(size_t n)
 {
@@ -74,4 +77,37 @@ double util_now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int util_open_regular(const char *path, struct stat *sb, char *why, size_t whylen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), flags = 0;
+    if (fd < 0 || fstat(fd, sb) < 0 || (flags = fcntl(fd, F_GETFL)) < 0) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+    } else if (!S_ISREG(sb->st_mode)) {
+        snprintf(why, whylen, "not a regular file");
+    } else if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+    } else {
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+ssize_t util_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
 }

@@ -1,4 +1,5 @@
-/* util.h - allocation that cannot fail silently, and checked arithmetic.
+/* util.h - allocation that cannot fail silently, checked arithmetic, and
+ * opening the files of a checkpoint without waiting on them.
  *
  * Out of memory is not an input error: x* functions print and abort. Sizes
  * from files never reach them unchecked (see the ckd_* helpers). */
@@ -8,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
@@ -20,6 +23,19 @@ void xgrow(void *items_ptr, size_t *cap, size_t need, size_t sz);
 
 /* Seconds on the monotonic clock, for durations. */
 double util_now_seconds(void);
+
+/* Opens path read-only (O_CLOEXEC) when it is a regular file. The open itself
+ * is O_NONBLOCK, so a FIFO or a device planted in a checkpoint is refused
+ * instead of blocking until a writer comes; O_NONBLOCK is cleared again once
+ * fstat has shown a regular file. Returns the descriptor with *sb filled, or
+ * -1 with why set to "not a regular file" or "cannot open: <strerror>"
+ * (UTIL_WHY_LEN bytes hold either). */
+#define UTIL_WHY_LEN 128
+int util_open_regular(const char *path, struct stat *sb, char *why, size_t whylen);
+
+/* pread until len bytes are in buf, retrying short reads and EINTR. Returns
+ * the bytes read (fewer than len only at end of file), or -1 on error. */
+ssize_t util_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /* Checked arithmetic: false on overflow, result untouched then. */
 static inline bool ckd_add_u64(uint64_t *r, uint64_t a, uint64_t b)

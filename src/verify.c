@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "checkpoint.h"
 #include "coverage.h"
 #include "engine.h"
@@ -30,6 +31,7 @@ static const char *const copied_files[] = {
 
 typedef struct {
     const verify_opts *o;
+    backend *backend;
     const ckpt *src, *dst;
     verify_result *r;
     const policy *pol;
@@ -342,8 +344,8 @@ static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *c
     engine_item it = *base;
     if (cand->transpose)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
-    engine_opts o = {.slab_bytes = engine_slab_bytes_from_env(), .variant = cand->v,
-                     .first_slab_only = sample};
+    engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
+                     .variant = cand->v, .first_slab_only = sample};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
     c->r->bytes_read += bytes;
@@ -477,7 +479,7 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     coverage_free(cv);
     if (planned < 0)
         return -1;
-    engine_opts eo = {.slab_bytes = engine_slab_bytes_from_env(), .requant = true,
+    engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
                       .progress = c->o->progress};
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
@@ -499,11 +501,14 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     verify_result *r = xcalloc(1, sizeof *r);
     r->src = xstrdup(o->src);
     r->dst = xstrdup(o->dst);
-    r->backend = xstrdup("cpu");
     r->findings = findings_new();
     ckpt *src = NULL, *dst = NULL;
     vctx c = {.o = o, .r = r, .pol = policy_default()};
-    int rc = ckpt_open(o->src, &src, r->findings, err, errlen);
+    int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
+    if (rc == 0) {
+        r->backend = xstrdup(backend_name(c.backend));
+        rc = ckpt_open(o->src, &src, r->findings, err, errlen);
+    }
     if (rc == 0)
         rc = ckpt_open(o->dst, &dst, r->findings, err, errlen);
     if (rc == 0) {
@@ -515,6 +520,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     free(c.item_result);
     ckpt_close(src);
     ckpt_close(dst);
+    backend_close(c.backend);
     r->seconds = util_now_seconds() - start;
     if (rc < 0) {
         verify_result_free(r);

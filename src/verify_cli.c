@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
 #include "cli.h"
 #include "report.h"
 #include "safetensors.h"
@@ -91,26 +90,6 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     return -1;
 }
 
-/* auto: CUDA when a GPU is usable, else the CPU, silently. cuda: an error
- * without one. */
-static int choose_backend(const char *name, char *err, size_t errlen)
-{
-    if (strcmp(name, "auto") == 0 || strcmp(name, "cpu") == 0)
-        return 0;
-    if (strcmp(name, "cuda") != 0) {
-        snprintf(err, errlen, "--backend: '%s' is not one of auto, cuda, cpu", name);
-        return -1;
-    }
-    if (!backend_cuda_built())
-        snprintf(err, errlen, "--backend cuda: this binary was built without CUDA (make CUDA=1 with nvcc)");
-    else if (backend_cuda_devices() == 0)
-        snprintf(err, errlen, "--backend cuda: no usable CUDA device");
-    else
-        snprintf(err, errlen, "--backend cuda: the CUDA verify kernels are not in this version; "
-                              "use --backend cpu or auto");
-    return -1;
-}
-
 int verify_main(int argc, char **argv)
 {
     cli_opts o = {.v = {.backend = "auto"}};
@@ -118,10 +97,6 @@ int verify_main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char err[ST_ERR_LEN];
-    if (choose_backend(o.v.backend, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check verify: %s\n", err);
-        return EXIT_INPUT;
-    }
     if (o.v.threads > 0)
         omp_set_num_threads(o.v.threads);
     verify_result *r;

@@ -111,12 +111,13 @@ static void test_encode_signed_zero(void **state)
 }
 
 /* NaN has no E2M1 encoding: like the converter's bit-level encoding (exponent
- * 0xFF saturates), it becomes +-6 with the NaN's sign bit. */
+ * 0xFF saturates), it becomes 6; always +6, since a NaN's sign bit differs
+ * between x86 and CUDA for the same operation. */
 static void test_encode_nan(void **state)
 {
     (void)state;
     assert_int_equal(mxfp4_ref_encode(mxfp4_f32_from_bits(0x7FC00000u)), 7);
-    assert_int_equal(mxfp4_ref_encode(mxfp4_f32_from_bits(0xFFC00000u)), 15);
+    assert_int_equal(mxfp4_ref_encode(mxfp4_f32_from_bits(0xFFC00000u)), 7);
     assert_int_equal(mxfp4_ref_encode(mxfp4_f32_from_bits(0x7F800001u)), 7); /* signalling */
 }
 
