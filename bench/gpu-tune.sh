@@ -12,16 +12,18 @@ src=$(find "$DIR" -maxdepth 1 -name '*-bf16' | head -n 1)
 dst=${src%-bf16}-mxfp4
 if [ ! -d "$src" ] || [ ! -d "$dst" ]; then echo "no benchmark pair in $DIR (run bench/run.sh first)"; exit 2; fi
 bytes=$(du -cb "$src"/*.safetensors "$dst"/*.safetensors | tail -n 1 | cut -f1)
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo "$e - $s" | bc; }
+ns() { date +%s%N; }
+# seconds (3 decimals) that "$@" takes
+t() { local s e; s=$(ns); "$@" >/dev/null 2>&1; e=$(ns); printf '%d.%03d' $(((e - s) / 1000000000)) $(((e - s) / 1000000 % 1000)); }
+echo "bytes: $bytes"
 echo "startup (--version, CUDA init): $(t "$D/mxfp4-check" --version) s"
-printf '%-12s %-8s %8s %8s\n' slab readers seconds GB/s
+echo "inspect DST (headers + scales):  $(t "$D/mxfp4-check" inspect "$dst") s"
+printf '%-12s %-8s %8s\n' slab readers seconds
 for slab in 67108864 268435456; do
-    for readers in 8 16; do
-        best=999
-        for _ in 1 2 3; do
-            s=$(MXFP4_CHECK_SLAB_BYTES=$slab MXFP4_CHECK_READERS=$readers t "$D/mxfp4-check" verify "$src" "$dst" --backend cuda --quiet --no-progress)
-            best=$(echo "if ($s < $best) $s else $best" | bc)
+    for readers in 4 8 16; do
+        for _ in 1 2; do
+            printf '%-12s %-8s %8s\n' "$slab" "$readers" \
+                "$(MXFP4_CHECK_SLAB_BYTES=$slab MXFP4_CHECK_READERS=$readers t "$D/mxfp4-check" verify "$src" "$dst" --backend cuda --quiet --no-progress)"
         done
-        printf '%-12s %-8s %8.3f %8.2f\n' "$slab" "$readers" "$best" "$(echo "$bytes / $best / 1000000000" | bc -l)"
     done
 done

@@ -309,26 +309,41 @@ static bool kept_value(dtype_id dt, const uint8_t *p, uint64_t i, double *out)
     }
 }
 
-/* Non-finite elements of a floating-point run (exponent all ones). */
-static uint64_t count_nonfinite(dtype_id dt, const uint8_t *p, uint64_t count)
+/* Whether element i of a floating-point run is NaN or inf (exponent all ones). */
+static bool nonfinite_at(dtype_id dt, const uint8_t *p, uint64_t i)
 {
-    uint64_t n = 0;
     uint16_t h;
     uint32_t w;
     uint64_t d;
-    for (uint64_t i = 0; i < count; i++) {
-        switch (dt) {
-        case DT_BF16: memcpy(&h, p + i * 2, 2); n += (h & 0x7F80u) == 0x7F80u; break;
-        case DT_F16: memcpy(&h, p + i * 2, 2); n += (h & 0x7C00u) == 0x7C00u; break;
-        case DT_F32: memcpy(&w, p + i * 4, 4); n += (w & 0x7F800000u) == 0x7F800000u; break;
-        case DT_F64:
-            memcpy(&d, p + i * 8, 8);
-            n += (d & UINT64_C(0x7FF0000000000000)) == UINT64_C(0x7FF0000000000000);
-            break;
-        default: return 0;
-        }
+    switch (dt) {
+    case DT_BF16: memcpy(&h, p + i * 2, 2); return (h & 0x7F80u) == 0x7F80u;
+    case DT_F16: memcpy(&h, p + i * 2, 2); return (h & 0x7C00u) == 0x7C00u;
+    case DT_F32: memcpy(&w, p + i * 4, 4); return (w & 0x7F800000u) == 0x7F800000u;
+    case DT_F64:
+        memcpy(&d, p + i * 8, 8);
+        return (d & UINT64_C(0x7FF0000000000000)) == UINT64_C(0x7FF0000000000000);
+    default: return false;
     }
-    return n;
+}
+
+/* The kept comparison of a job, in chunks over the threads: whether the
+ * bytes are equal and how many elements are non-finite. */
+#define KEPT_CHUNK ((uint64_t)1 << 20)
+static bool kept_equal(dtype_id dt, const uint8_t *src, const uint8_t *dst, uint64_t len,
+                       uint64_t esize, uint64_t *nonfinite)
+{
+    uint64_t chunks = (len + KEPT_CHUNK - 1) / KEPT_CHUNK, nf = 0;
+    int differ = 0;
+#pragma omp parallel for schedule(static) reduction(| : differ) reduction(+ : nf)
+    for (uint64_t c = 0; c < chunks; c++) {
+        uint64_t off = c * KEPT_CHUNK, n = len - off < KEPT_CHUNK ? len - off : KEPT_CHUNK;
+        differ |= memcmp(src + off, dst + off, (size_t)n) != 0;
+        if (esize) /* 0: no float values to look at */
+            for (uint64_t i = off / esize; i < (off + n) / esize; i++)
+                nf += nonfinite_at(dt, src, i);
+    }
+    *nonfinite = nf;
+    return !differ;
 }
 
 /* Kept tensors must be bit-identical. Identical bytes need no arithmetic:
@@ -344,8 +359,8 @@ static void compute_kept(engine_item *it, const job *j, const slot *sl)
     const uint8_t *src = sl->src, *dst = sl->dst_a;
     if (count && !kept_value(dt, src, 0, &a))
         it->values = false;
-    if (memcmp(src, dst, (size_t)j->len) == 0) {
-        uint64_t nonfinite = it->values ? count_nonfinite(dt, src, count) : 0;
+    uint64_t nonfinite;
+    if (kept_equal(dt, src, dst, j->len, esize > 0 && it->values ? esize : 0, &nonfinite)) {
         it->acc.n += count - nonfinite;
         it->acc.equal += count - nonfinite;
         it->acc.nonfinite += nonfinite;
