@@ -48,6 +48,7 @@ typedef struct {
     struct read_op *reads;   /* the reads of the job being read (reader thread only) */
     size_t nreads, reads_cap;
     int readers;             /* threads of the reader team */
+    double t_read, t_reader_wait, t_compute, t_compute_wait; /* MXFP4_CHECK_TRACE */
     double start;
     double last_progress;
 } engine;
@@ -247,6 +248,7 @@ static void *reader_main(void *arg)
     engine *e = arg;
     for (size_t j = 0; j < e->njobs; j++) {
         slot *sl = &e->slots[j % SLOTS];
+        double t0 = util_now_seconds();
         pthread_mutex_lock(&e->mu);
         while (sl->full && !e->stop)
             pthread_cond_wait(&e->cv, &e->mu);
@@ -254,7 +256,10 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&e->mu);
         if (stop)
             return NULL;
+        double t1 = util_now_seconds();
         int rc = read_job(e, &e->jobs[j], sl);
+        e->t_reader_wait += t1 - t0;
+        e->t_read += util_now_seconds() - t1;
         pthread_mutex_lock(&e->mu);
         if (rc < 0)
             e->failed = true;
@@ -440,6 +445,7 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     }
     for (size_t j = 0; j < e.njobs; j++) {
         slot *sl = &e.slots[j % SLOTS];
+        double t0 = util_now_seconds();
         pthread_mutex_lock(&e.mu);
         while (!sl->full && !e.failed)
             pthread_cond_wait(&e.cv, &e.mu);
@@ -449,10 +455,13 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
             rc = -1;
             break;
         }
+        double t1 = util_now_seconds();
+        e.t_compute_wait += t1 - t0;
         if (compute_job(&e, &e.jobs[j], sl, compute_err, sizeof compute_err) < 0) {
             rc = -1;
             break;
         }
+        e.t_compute += util_now_seconds() - t1;
         pthread_mutex_lock(&e.mu);
         sl->full = false;
         pthread_cond_broadcast(&e.cv);
@@ -464,6 +473,10 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     pthread_cond_broadcast(&e.cv);
     pthread_mutex_unlock(&e.mu);
     pthread_join(reader, NULL);
+    if (getenv("MXFP4_CHECK_TRACE")) /* where the time went: tuning aid */
+        fprintf(stderr, "engine: %zu jobs, %d readers, %.3f s: read %.3f (waiting for a slot %.3f), "
+                        "compute %.3f (waiting for data %.3f)\n", e.njobs, e.readers,
+                util_now_seconds() - e.start, e.t_read, e.t_reader_wait, e.t_compute, e.t_compute_wait);
     if (compute_err[0]) /* the reader's error, if any, is already in err */
         snprintf(err, errlen, "%s", compute_err);
     if (rc == 0)

@@ -505,6 +505,9 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     ckpt *src = NULL, *dst = NULL;
     vctx c = {.o = o, .r = r, .pol = policy_default()};
     int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: backend %s ready after %.3f s\n",
+                rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start);
     if (rc == 0) {
         r->backend = xstrdup(backend_name(c.backend));
         rc = ckpt_open(o->src, &src, r->findings, err, errlen);
