@@ -27,3 +27,6 @@ for slab in 67108864 268435456; do
         done
     done
 done
+echo "traced (default slab and readers), cuda then cpu:"
+MXFP4_CHECK_TRACE=1 "$D/mxfp4-check" verify "$src" "$dst" --backend cuda --quiet --no-progress 2>&1 | grep -E '^(verify|engine):'
+MXFP4_CHECK_TRACE=1 "$D/mxfp4-check" verify "$src" "$dst" --backend cpu --quiet --no-progress 2>&1 | grep -E '^(verify|engine):'
