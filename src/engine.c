@@ -13,7 +13,7 @@
 
 #define SLOTS 2 /* one being read while the other is computed on */
 #define PROGRESS_INTERVAL 0.2
-#define READ_PIECE ((uint64_t)8 << 20)
+#define READ_PIECE ((uint64_t)2 << 20) /* enough pieces per slab to keep 16 readers busy */
 #define MAX_READERS 16
 
 /* One unit of reading: a slab of a quantized tensor, or a byte range of a
