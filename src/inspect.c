@@ -230,10 +230,10 @@ static cJSON *json_shape(const uint64_t *shape, int rank)
 static cJSON *json_part(const ckpt *c, const ckpt_tensor *ct)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", ct->t->name);
+    cJSON_AddItemToObject(o, "name", text_json_string(ct->t->name));
     cJSON_AddStringToObject(o, "dtype", dtype_name(ct->t->dtype));
     cJSON_AddItemToObject(o, "shape", json_shape(ct->t->shape, ct->t->rank));
-    cJSON_AddStringToObject(o, "shard", shard_of(c, ct));
+    cJSON_AddItemToObject(o, "shard", text_json_string(shard_of(c, ct)));
     cJSON_AddItemToObject(o, "data_offsets", json_shape((uint64_t[]){ct->t->begin, ct->t->end}, 2));
     return o;
 }
@@ -269,19 +269,19 @@ static cJSON *json_tensor(const ckpt *c, const ckpt_logical *lt, const uint64_t 
     uint64_t shape[ST_MAX_RANK];
     source_shape(lt, shape);
     const char *p = role_pattern(c, lt);
-    cJSON_AddStringToObject(o, "name", lt->name);
+    cJSON_AddItemToObject(o, "name", text_json_string(lt->name));
     cJSON_AddStringToObject(o, "dtype", dtype_label(lt));
     cJSON_AddItemToObject(o, "shape", json_shape(shape, lt->rank));
     cJSON_AddNumberToObject(o, "bytes", (double)lt->bytes);
     cJSON_AddStringToObject(o, "role", lt->kind == LT_MXFP4 ? "quantized" : "kept");
-    cJSON_AddItemToObject(o, "pattern", p ? cJSON_CreateString(p) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "pattern", text_json_string(p));
     if (lt->kind == LT_PLAIN) {
-        cJSON_AddStringToObject(o, "shard", shard_of(c, lt->plain));
+        cJSON_AddItemToObject(o, "shard", text_json_string(shard_of(c, lt->plain)));
         cJSON_AddItemToObject(o, "data_offsets",
                               json_shape((uint64_t[]){lt->plain->t->begin, lt->plain->t->end}, 2));
         return o;
     }
-    cJSON_AddStringToObject(o, "shard", shard_of(c, lt->blocks));
+    cJSON_AddItemToObject(o, "shard", text_json_string(shard_of(c, lt->blocks)));
     cJSON_AddItemToObject(o, "stored_shape", json_shape(lt->shape, lt->rank));
     cJSON_AddItemToObject(o, "blocks", json_part(c, lt->blocks));
     cJSON_AddItemToObject(o, "scales", json_part(c, lt->scales));
@@ -296,11 +296,11 @@ static cJSON *json_findings(const finding_list *fl)
     for (size_t i = 0; i < findings_count(fl); i++) {
         const finding *f = findings_at(fl, i);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", f->id);
+        cJSON_AddItemToObject(o, "id", text_json_string(f->id));
         cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
-        cJSON_AddItemToObject(o, "tensor", f->tensor ? cJSON_CreateString(f->tensor) : cJSON_CreateNull());
-        cJSON_AddItemToObject(o, "file", f->file ? cJSON_CreateString(f->file) : cJSON_CreateNull());
-        cJSON_AddStringToObject(o, "message", f->message);
+        cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
+        cJSON_AddItemToObject(o, "file", text_json_string(f->file));
+        cJSON_AddItemToObject(o, "message", text_json_string(f->message));
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -311,12 +311,12 @@ static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "mxfp4-check/inspect/1");
-    cJSON_AddStringToObject(root, "path", ckpt_path(c));
+    cJSON_AddItemToObject(root, "path", text_json_string(ckpt_path(c)));
     cJSON *shards = cJSON_AddArrayToObject(root, "shards");
     for (size_t i = 0; i < ckpt_shard_count(c); i++) {
         const ckpt_shard *s = ckpt_shard_at(c, i);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "file", s->file);
+        cJSON_AddItemToObject(o, "file", text_json_string(s->file));
         cJSON_AddNumberToObject(o, "tensors", (double)st_tensor_count(s->st));
         cJSON_AddNumberToObject(o, "data_bytes", (double)st_data_len(s->st));
         cJSON_AddItemToArray(shards, o);
@@ -325,10 +325,10 @@ static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical
     cJSON *q = cfg->has_quant ? cJSON_AddObjectToObject(root, "quantization_config")
                               : (cJSON_AddNullToObject(root, "quantization_config"), NULL);
     if (q) {
-        cJSON_AddItemToObject(q, "quant_method", cfg->quant_method ? cJSON_CreateString(cfg->quant_method)
-                                                                   : cJSON_CreateNull());
-        cJSON_AddItemToObject(q, "modules_to_not_convert",
-                              cJSON_CreateStringArray(cfg->not_convert, cfg->n_not_convert));
+        cJSON_AddItemToObject(q, "quant_method", text_json_string(cfg->quant_method));
+        cJSON *pats = cJSON_AddArrayToObject(q, "modules_to_not_convert");
+        for (int i = 0; i < cfg->n_not_convert; i++)
+            cJSON_AddItemToArray(pats, text_json_string(cfg->not_convert[i]));
     }
     if (one)
         cJSON_AddItemToObject(root, "tensor", json_tensor(c, one, hist));
@@ -348,10 +348,16 @@ static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical
     cJSON_AddNumberToObject(sum, "bytes", (double)ckpt_data_bytes(c));
     cJSON_AddNumberToObject(sum, "errors", (double)findings_count_sev(fl, SEV_ERROR));
     cJSON_AddNumberToObject(sum, "warnings", (double)findings_count_sev(fl, SEV_WARN));
-    char *text = cJSON_Print(root);
+    char *printed = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!printed) {
+        fputs("mxfp4-check: out of memory printing JSON\n", stderr);
+        return;
+    }
+    char *text = text_json_escape_controls(printed);
+    free(printed);
     puts(text);
     free(text);
-    cJSON_Delete(root);
 }
 
 /* ---- command ------------------------------------------------------------- */
@@ -397,7 +403,9 @@ static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
     if (o->tensor) {
         one = ckpt_logical_find(c, o->tensor);
         if (!one) {
-            fprintf(stderr, "mxfp4-check: %s: no tensor '%s'\n", ckpt_path(c),
+            char path[SHOWN];
+            fprintf(stderr, "mxfp4-check: %s: no tensor '%s'\n",
+                    text_escape(ckpt_path(c), path, sizeof path),
                     text_escape(o->tensor, shown, sizeof shown));
             return EXIT_INPUT;
         }

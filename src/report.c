@@ -52,33 +52,12 @@ static bool report_passed(const verify_result *r)
     return count_sev(r, SEV_ERROR) == 0;
 }
 
-/* Escaped copy of untrusted text (caller frees). */
-static char *escape_dup(const char *s)
-{
-    size_t len = strlen(s), cap = len * 4 + 1; /* worst case: every byte as \xNN */
-    return text_escape_n(s, len, xmalloc(cap), cap);
-}
-
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
-
-/* Names from files were checked as UTF-8 by the parsers; paths from the
- * command line were not, and JSON text must be UTF-8. */
-static cJSON *json_text(const char *s)
-{
-    if (!s)
-        return cJSON_CreateNull();
-    if (text_utf8_valid(s, strlen(s)))
-        return cJSON_CreateString(s);
-    char *e = escape_dup(s);
-    cJSON *j = cJSON_CreateString(e);
-    free(e);
-    return j;
-}
 
 /* JSON has no infinity or NaN. */
 static cJSON *json_num(double v)
@@ -94,13 +73,13 @@ static cJSON *json_count(uint64_t n)
 static cJSON *json_finding(const finding *f)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "id", json_text(or_empty(f->id)));
+    cJSON_AddItemToObject(o, "id", text_json_string(or_empty(f->id)));
     cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
-    cJSON_AddItemToObject(o, "tensor", json_text(f->tensor));
-    cJSON_AddItemToObject(o, "file", json_text(f->file));
-    cJSON_AddItemToObject(o, "message", json_text(or_empty(f->message)));
+    cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
+    cJSON_AddItemToObject(o, "file", text_json_string(f->file));
+    cJSON_AddItemToObject(o, "message", text_json_string(or_empty(f->message)));
     if (f->id && strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause) {
-        cJSON_AddItemToObject(o, "cause", json_text(f->cause));
+        cJSON_AddItemToObject(o, "cause", text_json_string(f->cause));
         if (strcmp(f->cause, CAUSE_SCALE_BIAS) == 0)
             cJSON_AddNumberToObject(o, "k", f->scale_bias_k);
     }
@@ -148,7 +127,7 @@ static cJSON *json_coverage(const verify_result *r)
     for (size_t i = 0; i < r->pattern_count; i++) {
         const verify_pattern *p = &r->patterns[i];
         cJSON *po = cJSON_CreateObject();
-        cJSON_AddItemToObject(po, "pattern", json_text(or_empty(p->pattern)));
+        cJSON_AddItemToObject(po, "pattern", text_json_string(or_empty(p->pattern)));
         cJSON_AddItemToObject(po, "matched", json_count(p->matched));
         cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
         cJSON_AddItemToArray(pats, po);
@@ -158,7 +137,7 @@ static cJSON *json_coverage(const verify_result *r)
         for (size_t i = 0; i < nfindings(r); i++) {
             const finding *f = live_finding(r, i);
             if (f && f->tensor && f->id && strcmp(f->id, coverage_lists[k].id) == 0)
-                cJSON_AddItemToArray(a, json_text(f->tensor));
+                cJSON_AddItemToArray(a, text_json_string(f->tensor));
         }
     }
     return o;
@@ -264,7 +243,7 @@ static cJSON *json_tensor(const verify_tensor *t)
 {
     cJSON *o = cJSON_CreateObject();
     bool quantized = t->kind == VT_QUANTIZED;
-    cJSON_AddItemToObject(o, "name", json_text(or_empty(t->name)));
+    cJSON_AddItemToObject(o, "name", text_json_string(or_empty(t->name)));
     cJSON_AddStringToObject(o, "kind", quantized ? "quantized" : "kept");
     cJSON_AddStringToObject(o, "status", status_name(t->status));
     cJSON_AddItemToObject(o, "shape", json_shape(t));
@@ -281,8 +260,8 @@ cJSON *report_json(const verify_result *r)
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", REPORT_SCHEMA);
     cJSON_AddStringToObject(root, "result", report_passed(r) ? "pass" : "fail");
-    cJSON_AddItemToObject(root, "src", json_text(or_empty(r->src)));
-    cJSON_AddItemToObject(root, "dst", json_text(or_empty(r->dst)));
+    cJSON_AddItemToObject(root, "src", text_json_string(or_empty(r->src)));
+    cJSON_AddItemToObject(root, "dst", text_json_string(or_empty(r->dst)));
     cJSON_AddItemToObject(root, "summary", json_summary(r));
     cJSON_AddItemToObject(root, "findings", json_findings(r));
     cJSON_AddItemToObject(root, "coverage", json_coverage(r));
@@ -345,15 +324,13 @@ char *report_json_string(const verify_result *r)
 {
     cJSON *root = report_json(r);
     exact_numbers(root);
-    char *text = cJSON_Print(root);
+    char *printed = cJSON_Print(root);
     cJSON_Delete(root);
-    if (!text)
+    if (!printed)
         return NULL;
-    size_t n = strlen(text);
-    char *out = xmalloc(n + 2);
-    memcpy(out, text, n);
-    out[n] = '\n';
-    out[n + 1] = '\0';
+    char *text = text_json_escape_controls(printed);
+    free(printed);
+    char *out = xasprintf("%s\n", text);
     free(text);
     return out;
 }
@@ -682,7 +659,7 @@ static void junit_tensor(junit *j, const verify_tensor *t)
     size_t n = 0;
     for (size_t i = lo; i < j->nattached && strcmp(j->attached[i].f->tensor, name) == 0; i++)
         j->scratch[n++] = j->attached[i].f;
-    char *shown = escape_dup(name);
+    char *shown = text_escape_dup(name);
     junit_case(j, "tensors", shown, j->scratch, n, t->status == VT_FAIL);
     free(shown);
 }

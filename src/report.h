@@ -31,12 +31,14 @@
  * scale_hist when it was compared or its histogram has counts.
  * max_abs_err_index is unravelled into coordinates of the source shape (null
  * when the tensor has no elements). Strings that are not valid UTF-8 are
- * written escaped (text_escape) so the text stays JSON. Numbers are plain
+ * written escaped (text_json_string) so the text stays JSON. Numbers are plain
  * cJSON numbers here; print with report_json_string for exact digits. */
 cJSON *report_json(const verify_result *r);
 
 /* report_json printed (formatted, with a final newline), every number with
- * the fewest digits that read back to the same double. Caller frees. */
+ * the fewest digits that read back to the same double, and C1, bidi controls
+ * and DEL in strings written as \uXXXX (text_json_escape_controls), so the
+ * report shows no raw controls in a terminal or an editor. Caller frees. */
 char *report_json_string(const verify_result *r);
 
 /* Writes the JSON report to path ("-" is stdout). Returns 0, or -1 with err

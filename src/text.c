@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Length of the well-formed UTF-8 sequence at s[0..len), or 0 when it is not
  * one (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
 static size_t utf8_sequence_len(const unsigned char *s, size_t len)
@@ -50,11 +52,22 @@ bool text_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-/* C1 controls (U+0080..U+009F) are two bytes, C2 80..C2 9F, and move the
- * cursor on some terminals just as C0 controls do. */
-static bool is_c1_control(const unsigned char *p, size_t n)
+/* The code point of the well-formed n-byte sequence at p when it is a hidden
+ * control (text.h), else 0. C1 controls (C2 80..C2 9F) move the cursor on
+ * some terminals just as C0 controls do; bidi controls reorder what is shown
+ * around them, so a name can display as another. */
+static uint32_t hidden_control(const unsigned char *p, size_t n)
 {
-    return n == 2 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+    uint32_t cp;
+    if (n == 2)
+        cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
+    else if (n == 3)
+        cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+    else
+        return 0;
+    bool hidden = (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+                  (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+    return hidden ? cp : 0;
 }
 
 char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
@@ -68,7 +81,9 @@ char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
         char piece[16];
         size_t plen;
         size_t n = p[i] < 0x80 ? 1 : utf8_sequence_len(p + i, len - i);
-        if (n == 0 || is_c1_control(p + i, n)) {
+        if (n == 0 || hidden_control(p + i, n)) {
+            /* byte by byte: the bytes after the first are then lone
+             * continuation bytes, escaped as invalid UTF-8 */
             plen = (size_t)snprintf(piece, sizeof piece, "\\x%02X", p[i]);
             n = 1;
         } else if (p[i] == '\\') {
@@ -114,8 +129,40 @@ char *text_escape_dup(const char *s)
 {
     size_t len = strlen(s);
     size_t cap = len * 4 + 1; /* worst case: every byte becomes \xNN */
-    char *out = malloc(cap);
-    return out ? text_escape_n(s, len, out, cap) : NULL;
+    return text_escape_n(s, len, xmalloc(cap), cap);
+}
+
+cJSON *text_json_string(const char *s)
+{
+    if (!s)
+        return cJSON_CreateNull();
+    if (text_utf8_valid(s, strlen(s)))
+        return cJSON_CreateString(s);
+    char *e = text_escape_dup(s);
+    cJSON *j = cJSON_CreateString(e);
+    free(e);
+    return j;
+}
+
+char *text_json_escape_controls(const char *json)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    size_t len = strlen(json), o = 0, cap = len * 6 + 1; /* worst: DEL becomes \u007F */
+    char *out = xmalloc(cap);
+    for (size_t i = 0; i < len;) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_sequence_len(p + i, len - i);
+        n = n ? n : 1; /* invalid UTF-8 (not from cJSON) passes as it came */
+        uint32_t cp = p[i] == 0x7F ? 0x7F : hidden_control(p + i, n);
+        if (cp) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04X", (unsigned)cp);
+        } else {
+            memcpy(out + o, p + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 char *text_shape(const uint64_t *shape, int rank, char *out, size_t outlen)

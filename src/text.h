@@ -2,10 +2,15 @@
  *
  * Every name that comes from a file goes through text_escape before it
  * reaches a terminal, the TUI or a report: control characters and invalid
- * UTF-8 become visible escapes, so a tensor name cannot move the cursor. */
+ * UTF-8 become visible escapes, so a tensor name cannot move the cursor.
+ * "Hidden controls" below are the characters a terminal or an editor acts on
+ * although they are valid UTF-8: the C1 controls U+0080..U+009F and the bidi
+ * controls U+061C, U+200E, U+200F, U+202A..U+202E and U+2066..U+2069, which
+ * reorder the text around them (CVE-2021-42574, "Trojan Source"). */
 #ifndef MXC_TEXT_H
 #define MXC_TEXT_H
 
+#include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,16 +20,34 @@
 bool text_utf8_valid(const char *s, size_t len);
 
 /* Writes an escaped copy of s[0..len) into out (always NUL-terminated when
- * outlen > 0, truncated with "..." if it does not fit): C0/C1 controls and DEL
- * as \xNN (\n, \t as such), a backslash as \\, invalid UTF-8 bytes as \xNN.
- * Returns out. */
+ * outlen > 0, truncated with "..." if it does not fit): C0 controls and DEL
+ * as \xNN (\n, \t as such), a backslash as \\, invalid UTF-8 bytes as \xNN,
+ * and each hidden control as the \xNN of each of its UTF-8 bytes (U+009B is
+ * "\xC2\x9B", U+202E is "\xE2\x80\xAE"): one visible form for every byte
+ * that must not reach a terminal raw. Returns out. At most 4 bytes of output
+ * per byte of input, plus the NUL. */
 char *text_escape_n(const char *s, size_t len, char *out, size_t outlen);
 
 /* text_escape_n for a NUL-terminated string. */
 char *text_escape(const char *s, char *out, size_t outlen);
 
-/* Newly allocated escaped copy of s (caller frees); NULL on allocation failure. */
+/* Newly allocated escaped copy of s, never truncated (caller frees). */
 char *text_escape_dup(const char *s);
+
+/* A cJSON string for untrusted text: s itself when it is valid UTF-8, else
+ * its text_escape form (JSON text must be UTF-8; names from files were
+ * validated by the parsers, paths from the command line were not). NULL
+ * gives a JSON null. Hidden controls are kept here: the tree holds the real
+ * name, and text_json_escape_controls hides them when the tree is printed. */
+cJSON *text_json_string(const char *s);
+
+/* A copy of `json`, text printed by cJSON, with every hidden control and DEL
+ * written as a \uXXXX escape (caller frees). cJSON escapes only characters
+ * below U+0020; it prints everything else raw. The rewrite is safe because
+ * cJSON's output holds non-ASCII bytes and DEL only inside strings, where
+ * \uXXXX reads back as the same character: a JSON parser sees the same
+ * document, a terminal or an editor showing it sees no raw controls. */
+char *text_json_escape_controls(const char *json);
 
 /* "[3, 192, 320]" into out; returns out. */
 char *text_shape(const uint64_t *shape, int rank, char *out, size_t outlen);

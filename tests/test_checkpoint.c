@@ -711,6 +711,48 @@ static void test_dir_without_checkpoint(void **state)
     inspect_refused(empty, CKPT_SINGLE_NAME, CKPT_INDEX_NAME);
 }
 
+/* ---- files that are not regular files ------------------------------------ */
+
+/* Opening a FIFO for reading waits for a writer: a checkpoint with one in
+ * place of a file hung inspect forever. Refused at once now; the runner's
+ * timeout turns a hang into a failure instead of a stuck suite. */
+#define FIFO_TIMEOUT_S 10
+
+static void fifo_refused(const ckpt_state *s, const char *name)
+{
+    char path[RUN_PATH_MAX];
+    snprintf(path, sizeof path, "%s", in_dir(s, name));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    const char *argv[] = {env_or_fail("MXC_BIN"), "inspect", "--json", s->dir, NULL};
+    run_result r;
+    if (run_cmd(argv, FIFO_TIMEOUT_S, &r) != 0)
+        fail_msg("inspect with a FIFO %s: did not exit by itself (signal %d, timed out %d)", name,
+                 r.signal, r.timed_out);
+    assert_no_sanitizer_report(&r);
+    if (r.status != 2)
+        fail_msg("inspect with a FIFO %s: exit %d, expected 2\nstderr:\n%s", name, r.status, r.err);
+    assert_int_equal(r.out_len, 0);
+    assert_contains(r.err, name);
+    assert_contains(r.err, "not a regular file");
+    run_result_free(&r);
+}
+
+static void test_fifo_config(void **state)
+{
+    fifo_refused(*state, CKPT_CONFIG_NAME);
+}
+
+static void test_fifo_index(void **state)
+{
+    fifo_refused(*state, CKPT_INDEX_NAME);
+}
+
+static void test_fifo_shard(void **state)
+{
+    fifo_refused(*state, SHARD1);
+}
+
 /* ---- read only ----------------------------------------------------------- */
 
 #define MAX_ENTRIES 64
@@ -896,6 +938,9 @@ int main(void)
         T(test_garbage_header),
         T(test_path_missing),
         T(test_dir_without_checkpoint),
+        T(test_fifo_config),
+        T(test_fifo_index),
+        T(test_fifo_shard),
         T(test_nothing_written),
         T(test_ckpt_api),
         T(test_ckpt_open_failure),

@@ -22,6 +22,7 @@
 
 #include "runner.h"
 #include "st_writer.h"
+#include "text.h"
 
 #include "data/seedconv_expected_table.inc"
 
@@ -634,6 +635,89 @@ static void test_escaping(void **state)
     run_result_free(&r);
 }
 
+/* A C1 control (U+009B, CSI) and a bidi override (U+202E) are valid UTF-8:
+ * the parser keeps them, cJSON would print them raw. Neither output may carry
+ * them raw; the JSON reads back to the real name. */
+#define HIDDEN_NAME "x.\xc2\x9b" "2J.\xe2\x80\xae" "thgiew.w"
+#define HIDDEN_SHOWN "x.\\xC2\\x9B2J.\\xE2\\x80\\xAEthgiew.w" /* text_escape's rendering */
+#define HIDDEN_JSON "x.\\u009B2J.\\u202Ethgiew.w"
+#define HIDDEN_PATTERN "\xe2\x80\xae" "lm_head"
+
+static void assert_no_hidden_bytes(const run_result *r)
+{
+    if (strstr(r->out, "\xc2\x9b") || strstr(r->out, "\xe2\x80\xae"))
+        fail_msg("raw C1 or bidi control on stdout:\n%s", r->out);
+    if (strstr(r->err, "\xc2\x9b") || strstr(r->err, "\xe2\x80\xae"))
+        fail_msg("raw C1 or bidi control on stderr:\n%s", r->err);
+}
+
+static void test_hidden_controls(void **state)
+{
+    char path[RUN_PATH_MAX], cfg[RUN_PATH_MAX];
+    path_in(path, *state, "model.safetensors");
+    write_small(path, HIDDEN_NAME);
+    path_in(cfg, *state, "config.json");
+    static const char config[] = "{\"quantization_config\": {\"quant_method\": \"mxfp4\", "
+                                 "\"modules_to_not_convert\": [\"" HIDDEN_PATTERN "\"]}}\n";
+    assert_int_equal(run_write_file(cfg, config), 0);
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", (const char *)*state, NULL), 0);
+    assert_no_hidden_bytes(&r);
+    assert_row(r.out, HIDDEN_SHOWN);
+    run_result_free(&r);
+
+    assert_int_equal(mxc(&r, "inspect", "--tensor", HIDDEN_NAME, (const char *)*state, NULL), 0);
+    assert_no_hidden_bytes(&r);
+    assert_contains(r.out, HIDDEN_SHOWN);
+    run_result_free(&r);
+
+    assert_int_equal(mxc(&r, "inspect", "--json", (const char *)*state, NULL), 0);
+    assert_no_hidden_bytes(&r);
+    assert_contains(r.out, HIDDEN_JSON);
+    cJSON *root = parse_stdout(&r);
+    assert_non_null(find_named(member(root, "tensors"), HIDDEN_NAME));
+    const cJSON *pats = member(member(root, "quantization_config"), "modules_to_not_convert");
+    assert_string_equal(cJSON_GetArrayItem(pats, 0)->valuestring, HIDDEN_PATTERN);
+    cJSON_Delete(root);
+    run_result_free(&r);
+
+    assert_int_equal(mxc(&r, "inspect", "--json", "--tensor", HIDDEN_NAME, (const char *)*state,
+                         NULL),
+                     0);
+    assert_no_hidden_bytes(&r);
+    root = parse_stdout(&r);
+    assert_string_equal(str_member(member(root, "tensor"), "name"), HIDDEN_NAME);
+    cJSON_Delete(root);
+    run_result_free(&r);
+}
+
+/* PATH comes from the command line, not from a parser that checked it: a
+ * lone file whose name is not UTF-8 must still give UTF-8 JSON (the name
+ * escaped as text_escape writes it) and an escaped terminal listing. */
+static void test_path_not_utf8(void **state)
+{
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "x\xff.safetensors");
+    write_small(path, NULL);
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", "--json", path, NULL), 0);
+    if (!text_utf8_valid(r.out, r.out_len))
+        fail_msg("stdout is not UTF-8:\n%s", r.out);
+    assert_small_listing(&r, "x\\xFF.safetensors");
+    cJSON *root = parse_stdout(&r);
+    const char *shown = str_member(root, "path");
+    assert_non_null(strstr(shown, "x\\xFF.safetensors"));
+    assert_string_equal(str_member(cJSON_GetArrayItem(member(root, "shards"), 0), "file"),
+                        "x\\xFF.safetensors");
+    cJSON_Delete(root);
+    run_result_free(&r);
+
+    assert_int_equal(mxc(&r, "inspect", path, NULL), 0);
+    assert_null(memchr(r.out, 0xff, r.out_len));
+    assert_contains(r.out, "x\\xFF.safetensors");
+    run_result_free(&r);
+}
+
 /* ---- the runner these tests stand on ------------------------------------- */
 
 static void test_runner_captures_everything(void **state)
@@ -707,6 +791,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symlinked_shards, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_lone_mxfp4_shard),
         cmocka_unit_test_setup_teardown(test_escaping, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_hidden_controls, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_path_not_utf8, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pattern.h"
 #include "util.h"
@@ -175,6 +176,117 @@ static void test_loader_invalid_regex(void **state)
     m = pat_loader_new("x)|model");
     assert_string_equal(pat_loader_error(m), "unbalanced parenthesis");
     pat_loader_free(m);
+}
+
+/* ---- loader view: patterns that would make regcomp blow up ---------------- */
+
+#define BLOWUP_SECONDS 0.5 /* each took seconds to minutes (or GBs) in regcomp */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* `unit` written n times, then `tail` (malloc'ed). */
+static char *repeated(const char *head, const char *unit, int n, const char *tail)
+{
+    size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+    char *p = xmalloc(hl + ul * (size_t)n + tl + 1);
+    memcpy(p, head, hl);
+    for (int i = 0; i < n; i++)
+        memcpy(p + hl + ul * (size_t)i, unit, ul);
+    memcpy(p + hl + ul * (size_t)n, tail, tl + 1);
+    return p;
+}
+
+/* Refused quickly, saying why, and matching nothing (the suffix rule
+ * included: `name` is a module name that ends with the pattern when given). */
+static void expect_refused(const char *pattern, const char *why, const char *name)
+{
+    double t0 = seconds_now();
+    pat_loader *m = pat_loader_new(pattern);
+    bool hit = pat_loader_match(m, name ? name : "a.b");
+    double dt = seconds_now() - t0;
+    const char *err = pat_loader_error(m);
+    if (!err || !strstr(err, why))
+        fail_msg("'%.60s': error '%s', expected '%s'", pattern, err ? err : "(none)", why);
+    if (dt > BLOWUP_SECONDS)
+        fail_msg("'%.60s': took %.2f s", pattern, dt);
+    assert_false(hit);
+    pat_loader_free(m);
+}
+
+static void test_loader_blowup_refused(void **state)
+{
+    (void)state;
+    /* nested intervals: 2.3 s here, and six levels ran out of memory */
+    expect_refused("((a{1,100}){1,100}){1,100}", "multiply past 1000", NULL);
+    expect_refused("(((((a{1,100}){1,100}){1,100}){1,100}){1,100}){1,100}", "multiply past 1000",
+                   NULL);
+    expect_refused("((a{1,10}){1,10}){1,11}", "multiply past 1000", NULL);
+    expect_refused("(a{2,}){500}", "multiply past 1000", NULL); /* {m,} counts m+1 */
+    expect_refused("a{1001}", "multiply past 1000", NULL);
+    /* "x+" is "xx*" to glibc: 24 nested took 9 GB */
+    char *p = repeated("", "(", 24, "a");
+    char *q = repeated(p, ")+", 24, "");
+    expect_refused(q, "multiply past 1000", NULL);
+    free(p);
+    free(q);
+    /* loops over nullable operands: over 30 s each */
+    expect_refused("(a?){0,1000}", "optional or repeated parts", NULL);
+    expect_refused("(a|){0,400}", "optional or repeated parts", NULL);
+    p = repeated("", "(a*)*", 25, "");
+    expect_refused(p, "optional or repeated parts", NULL);
+    free(p);
+    /* anchors inside loops: 13 s for 12, and 2.4 s for a short one */
+    p = repeated("", "(\\ba*)*", 12, "");
+    expect_refused(p, "anchor inside a repetition", NULL);
+    free(p);
+    expect_refused("^((a|(b|^)*(){1,5}\\B)*)", "anchor inside a repetition", NULL);
+    /* plain size */
+    expect_refused("(abcde){1000}", "expands to more than 4096", NULL);
+    p = repeated("", "a", PAT_LOADER_MAX_LEN + 1, "");
+    expect_refused(p, "longer than 1024 bytes", p); /* not even by the suffix rule */
+    free(p);
+}
+
+static void test_loader_budget_edges(void **state)
+{
+    (void)state;
+    /* what real patterns use works as before */
+    check("a{2}", "aa.w", false, true);
+    check("a{2}", "a.w", false, false);
+    check("model.layers.[0-9]+.self_attn", "model.layers.12.self_attn.sinks", false, true);
+    check("^lm_head$", "lm_head.weight", false, true);
+    /* each limit, just inside */
+    const char *inside[] = {
+        "a{1000}", "(a{10}){100}", "a{999,}", "((a{2}){10}){50}", "(a+){8}", "(a?){0,8}", "a{0,16}",
+        "^(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*$", "{", "a{x}",
+    };
+    for (size_t i = 0; i < sizeof inside / sizeof inside[0]; i++) {
+        pat_loader *m = pat_loader_new(inside[i]);
+        if (pat_loader_error(m) && strstr(pat_loader_error(m), "blow up"))
+            fail_msg("'%s' refused: %s", inside[i], pat_loader_error(m));
+        pat_loader_free(m);
+    }
+    char *p = repeated("", "a", PAT_LOADER_MAX_LEN, "");
+    pat_loader *m = pat_loader_new(p);
+    assert_null(pat_loader_error(m));
+    free(p);
+    pat_loader_free(m);
+    /* and just outside */
+    expect_refused("(a{10}){101}", "multiply past 1000", NULL);
+    expect_refused("(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*(a*)*a*", "optional or repeated parts",
+                   NULL);
+    expect_refused("(a?){0,9}", "optional or repeated parts", NULL);
+    expect_refused("a{0,17}", "optional or repeated parts", NULL);
+    expect_refused("^a$\\b", "more than 2 anchors", NULL);
+    expect_refused("(\\b){3}", "anchor inside a repetition", NULL);
+    expect_refused("(a|^b)*", "anchor inside a repetition", NULL);
+    /* an unterminated bracket does not hide an expansion from the budget */
+    expect_refused("((a{1,100}){1,100}){1,100}[", "multiply past 1000", NULL);
 }
 
 static void test_loader_suffix_rule(void **state)
@@ -506,6 +618,8 @@ int main(void)
         cmocka_unit_test(test_pathological_star_pattern_finishes),
         cmocka_unit_test(test_loader_regex_specials),
         cmocka_unit_test(test_loader_invalid_regex),
+        cmocka_unit_test(test_loader_blowup_refused),
+        cmocka_unit_test(test_loader_budget_edges),
         cmocka_unit_test(test_loader_suffix_rule),
         cmocka_unit_test(test_loader_compiled),
         cmocka_unit_test(test_first_match_and_null),

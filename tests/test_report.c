@@ -978,6 +978,44 @@ static void test_human_many_tensors(void **state)
     verify_result_free(r);
 }
 
+/* A C1 control (U+009B, CSI) and a bidi override (U+202E) are valid UTF-8,
+ * which cJSON prints raw: the report must carry them as \u escapes, and read
+ * back to the same name. The terminal summary shows their bytes as \xNN. */
+#define HIDDEN_NAME "model.\xc2\x9b" "2J.\xe2\x80\xae" "thgiew.w"
+#define HIDDEN_SHOWN "model.\\xC2\\x9B2J.\\xE2\\x80\\xAEthgiew.w"
+
+static void assert_no_hidden_bytes(const char *text)
+{
+    if (strstr(text, "\xc2\x9b") || strstr(text, "\xe2\x80\xae"))
+        fail_msg("raw C1 or bidi control in:\n%s", text);
+}
+
+static void test_json_hidden_controls(void **state)
+{
+    (void)state;
+    verify_result *r = make_result(true);
+    free(r->tensors[1].name);
+    r->tensors[1].name = xstrdup(HIDDEN_NAME);
+    findings_add(r->findings, FIND_THRESHOLD, SEV_ERROR, HIDDEN_NAME, NULL, "'%s' is off",
+                 HIDDEN_SHOWN);
+    char *text = report_json_string(r);
+    assert_no_hidden_bytes(text);
+    assert_non_null(strstr(text, "model.\\u009B2J.\\u202Ethgiew.w"));
+    cJSON *back = cJSON_Parse(text), *mem = report_json(r);
+    assert_non_null(back);
+    assert_string_equal(str(cJSON_GetArrayItem(get(back, "tensors"), 1), "name"), HIDDEN_NAME);
+    assert_true(cJSON_Compare(back, mem, true)); /* the same document, findings included */
+    cJSON_Delete(back);
+    cJSON_Delete(mem);
+    free(text);
+
+    char *h = human(r, false);
+    assert_no_hidden_bytes(h);
+    assert_non_null(strstr(h, HIDDEN_SHOWN));
+    free(h);
+    verify_result_free(r);
+}
+
 static void test_use_color(void **state)
 {
     (void)state;
@@ -1036,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_json_pass),
         cmocka_unit_test(test_json_degenerate),
         cmocka_unit_test(test_json_utf8),
+        cmocka_unit_test(test_json_hidden_controls),
         cmocka_unit_test(test_write_json_roundtrip),
         cmocka_unit_test(test_write_json_stdout),
         cmocka_unit_test(test_refuse_inside_checkpoints),
