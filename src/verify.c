@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "checkpoint.h"
@@ -59,30 +60,31 @@ static void check_config(const vctx *c)
 typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR } copy_state;
 
 /* Compares DST's copy b with the source's a (which exists). Only regular
- * files are read: a FIFO or a device would block or never end. */
+ * files are read, and they are opened so that a FIFO or a device (planted, or
+ * swapped in after a check) is refused instead of blocking or never ending. */
 static copy_state compare_copy(const char *a, const char *b)
 {
     struct stat sa, sb;
+    char why[UTIL_WHY_LEN];
     if (stat(b, &sb) < 0)
         return COPY_MISSING;
-    if (stat(a, &sa) < 0 || !S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode))
-        return COPY_NOT_REGULAR;
-    if (sa.st_size != sb.st_size)
-        return COPY_DIFFERENT;
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    copy_state state = fa && fb ? COPY_SAME : COPY_NOT_REGULAR;
+    int fa = util_open_regular(a, &sa, why, sizeof why);
+    int fb = fa < 0 ? -1 : util_open_regular(b, &sb, why, sizeof why);
+    copy_state state = fa < 0 || fb < 0 ? COPY_NOT_REGULAR
+                       : sa.st_size != sb.st_size ? COPY_DIFFERENT
+                                                  : COPY_SAME;
     char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK);
-    while (state == COPY_SAME) {
-        size_t na = fread(ba, 1, COPY_CHUNK, fa), nb = fread(bb, 1, COPY_CHUNK, fb);
-        if (na != nb || memcmp(ba, bb, na) != 0)
+    for (uint64_t off = 0; state == COPY_SAME && off < (uint64_t)sa.st_size; off += COPY_CHUNK) {
+        ssize_t na = util_pread_full(fa, ba, COPY_CHUNK, off), nb = util_pread_full(fb, bb, COPY_CHUNK, off);
+        if (na < 0 || na != nb || memcmp(ba, bb, (size_t)na) != 0)
             state = COPY_DIFFERENT;
-        if (na < COPY_CHUNK)
+        else if (na < (ssize_t)COPY_CHUNK)
             break;
     }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
+    if (fa >= 0)
+        close(fa);
+    if (fb >= 0)
+        close(fb);
     free(ba);
     free(bb);
     return state;

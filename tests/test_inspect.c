@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "json_check.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,30 +96,6 @@ static cJSON *parse_stdout(const run_result *r)
     if (!root)
         fail_msg("stdout is not JSON:\n%s\nstderr: %s", r->out, r->err);
     return root;
-}
-
-static const cJSON *member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        fail_msg("no member \"%s\"", key);
-    return v;
-}
-
-static const char *str_member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = member(obj, key);
-    if (!cJSON_IsString(v))
-        fail_msg("member \"%s\" is not a string", key);
-    return v->valuestring;
-}
-
-static double num_member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = member(obj, key);
-    if (!cJSON_IsNumber(v))
-        fail_msg("member \"%s\" is not a number", key);
-    return v->valuedouble;
 }
 
 static void assert_shape(const cJSON *arr, int rank, const uint64_t *shape, const char *what)

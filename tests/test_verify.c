@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "json_check.h"
+
 #include <cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -177,30 +179,6 @@ static cJSON *load_json(const char *path)
         fail_msg("%s is not JSON:\n%s", path, text);
     free(text);
     return root;
-}
-
-static const cJSON *member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        fail_msg("no member \"%s\"", key);
-    return v;
-}
-
-static const char *str_member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = member(obj, key);
-    if (!cJSON_IsString(v))
-        fail_msg("member \"%s\" is not a string", key);
-    return v->valuestring;
-}
-
-static double num_member(const cJSON *obj, const char *key)
-{
-    const cJSON *v = member(obj, key);
-    if (!cJSON_IsNumber(v))
-        fail_msg("member \"%s\" is not a number", key);
-    return v->valuedouble;
 }
 
 static const cJSON *find_named(const cJSON *arr, const char *name)

@@ -1,0 +1,33 @@
+/* json_check.h - reading a report's members in a cmocka test: each accessor
+ * fails the test, naming the key, when the member is missing or of the wrong
+ * type. Include after <cmocka.h>. */
+#ifndef MXC_TEST_JSON_CHECK_H
+#define MXC_TEST_JSON_CHECK_H
+
+#include <cJSON.h>
+
+static inline const cJSON *member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        fail_msg("no member \"%s\"", key);
+    return v;
+}
+
+static inline const char *str_member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = member(obj, key);
+    if (!cJSON_IsString(v))
+        fail_msg("member \"%s\" is not a string", key);
+    return v->valuestring;
+}
+
+static inline double num_member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = member(obj, key);
+    if (!cJSON_IsNumber(v))
+        fail_msg("member \"%s\" is not a number", key);
+    return v->valuedouble;
+}
+
+#endif
