@@ -3,34 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-void stats_init(stats_acc *a)
-{
-    memset(a, 0, sizeof *a);
-    a->max_abs_err_index = UINT64_MAX;
-}
-
-void stats_merge(stats_acc *a, const stats_acc *b)
-{
-    a->n += b->n;
-    a->nonfinite += b->nonfinite;
-    a->equal += b->equal;
-    a->sum_abs_err += b->sum_abs_err;
-    a->sum_sq_err += b->sum_sq_err;
-    a->sum_sq_src += b->sum_sq_src;
-    a->sum_sq_deq += b->sum_sq_deq;
-    a->dot += b->dot;
-    if (b->max_abs_err > a->max_abs_err ||
-        (b->max_abs_err == a->max_abs_err && b->max_abs_err_index < a->max_abs_err_index)) {
-        a->max_abs_err = b->max_abs_err;
-        a->max_abs_err_index = b->max_abs_err_index;
-    }
-    a->codes_equal += b->codes_equal;
-    a->codes_total += b->codes_total;
-    a->scales_equal += b->scales_equal;
-    a->scales_total += b->scales_total;
-    a->ref_sum_sq_err += b->ref_sum_sq_err;
-}
-
 static double ratio_or(double num, double den, double both_zero)
 {
     if (den == 0.0)
