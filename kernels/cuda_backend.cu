@@ -7,9 +7,9 @@
 // stored rows n in the transposed layout (the 32 source values of a block are
 // a column there, rows of the source tile are contiguous across the warp),
 // consecutive groups in the direct layout (each thread reads 64 contiguous
-// bytes). Threads accumulate with stats.h's own stats_add; each CUDA block
-// merges its threads in a fixed tree and writes one stats_acc, which the host
-// merges in block order, so the result is deterministic.
+// bytes). Each CUDA block reduces its threads' sums in a fixed tree and
+// writes one partial; the host merges the partials in block order, so the
+// result is deterministic.
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,13 +19,41 @@
 #include "mxfp4.h"
 
 #define THREADS 128
+#define NO_MAX (-1.0)
 
 namespace {
+
+struct partial {
+    double sum_abs_err, sum_sq_err, sum_sq_src, sum_sq_deq, dot, max_abs_err, ref_sum_sq_err;
+    unsigned long long n, nonfinite, equal, max_index, codes_equal, codes_total, scales_equal,
+        scales_total;
+};
 
 struct slab_args {
     unsigned long long N, G, K, m0, n0, g0, mats, rows, groups, total;
     int transposed, swap, bias_k, requant;
 };
+
+__device__ void merge(partial &a, const partial &b)
+{
+    a.sum_abs_err += b.sum_abs_err;
+    a.sum_sq_err += b.sum_sq_err;
+    a.sum_sq_src += b.sum_sq_src;
+    a.sum_sq_deq += b.sum_sq_deq;
+    a.dot += b.dot;
+    a.ref_sum_sq_err += b.ref_sum_sq_err;
+    a.n += b.n;
+    a.nonfinite += b.nonfinite;
+    a.equal += b.equal;
+    a.codes_equal += b.codes_equal;
+    a.codes_total += b.codes_total;
+    a.scales_equal += b.scales_equal;
+    a.scales_total += b.scales_total;
+    if (b.max_abs_err > a.max_abs_err || (b.max_abs_err == a.max_abs_err && b.max_index < a.max_index)) {
+        a.max_abs_err = b.max_abs_err;
+        a.max_index = b.max_index;
+    }
+}
 
 __device__ __forceinline__ bool finite(double v)
 {
@@ -63,40 +91,58 @@ __device__ void load_block(const slab_args &a, const uint16_t *src, unsigned lon
 
 __device__ void compare_block(const slab_args &a, const float *x, unsigned long long first,
                               unsigned long long stride, const uint8_t *block, uint8_t sb,
-                              stats_acc *p)
+                              partial &p)
 {
     double scale = sb == MXFP4_SCALE_NAN ? nan("") : ldexp(1.0, (int)sb - MXFP4_SCALE_BIAS - a.bias_k);
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+        double src = x[i];
         double deq = (double)mxfp4_e2m1_value(mxfp4_block_code(block, i ^ a.swap)) * scale;
-        stats_add(p, first + (unsigned long long)i * stride, x[i], deq);
+        double d = deq - src, ad = fabs(d);
+        if (!finite(d) || !finite(src)) {
+            p.nonfinite++;
+            continue;
+        }
+        unsigned long long idx = first + (unsigned long long)i * stride;
+        p.n++;
+        p.equal += d == 0.0;
+        p.sum_abs_err += ad;
+        p.sum_sq_err += d * d;
+        p.sum_sq_src += src * src;
+        p.sum_sq_deq += deq * deq;
+        p.dot += src * deq;
+        if (ad > p.max_abs_err || (ad == p.max_abs_err && idx < p.max_index)) {
+            p.max_abs_err = ad;
+            p.max_index = idx;
+        }
     }
     if (!a.requant)
         return;
     uint8_t ref_sb, codes[MXFP4_BLOCK_ELEMS];
     mxfp4_ref_quantize_block(x, &ref_sb, codes);
     double ref = ldexp(1.0, (int)ref_sb - MXFP4_SCALE_BIAS);
-    p->scales_total++;
-    p->scales_equal += ref_sb == sb;
-    p->codes_total += MXFP4_BLOCK_ELEMS;
+    p.scales_total++;
+    p.scales_equal += ref_sb == sb;
+    p.codes_total += MXFP4_BLOCK_ELEMS;
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        p->codes_equal += codes[i] == mxfp4_block_code(block, i);
+        p.codes_equal += codes[i] == mxfp4_block_code(block, i);
         double d = (double)mxfp4_e2m1_value(codes[i]) * ref - (double)x[i];
         if (finite(d))
-            p->ref_sum_sq_err += d * d;
+            p.ref_sum_sq_err += d * d;
     }
 }
 
 __global__ void __launch_bounds__(THREADS)
 compare_kernel(slab_args a, const uint16_t *src, const uint8_t *blocks, const uint8_t *scales,
-               stats_acc *out, unsigned long long *hist)
+               partial *out, unsigned long long *hist)
 {
-    __shared__ stats_acc part[THREADS];
+    __shared__ partial part[THREADS];
     __shared__ unsigned int local_hist[256];
     for (int i = threadIdx.x; i < 256; i += THREADS)
         local_hist[i] = 0;
     __syncthreads();
-    stats_acc p;
-    stats_init(&p);
+    partial p = {};
+    p.max_abs_err = NO_MAX;
+    p.max_index = ~0ull;
     unsigned long long t = (unsigned long long)blockIdx.x * THREADS + threadIdx.x;
     if (t < a.total) {
         unsigned long long ml, nl, gl;
@@ -118,13 +164,13 @@ compare_kernel(slab_args a, const uint16_t *src, const uint8_t *blocks, const ui
         memcpy(block, &w, sizeof block);
         uint8_t sb = scales[blk];
         atomicAdd(&local_hist[sb], 1u);
-        compare_block(a, x, first, stride, block, sb, &p);
+        compare_block(a, x, first, stride, block, sb, p);
     }
     part[threadIdx.x] = p;
     __syncthreads();
     for (int s = THREADS / 2; s > 0; s >>= 1) { // fixed tree: deterministic
         if (threadIdx.x < s)
-            stats_merge(&part[threadIdx.x], &part[threadIdx.x + s]);
+            merge(part[threadIdx.x], part[threadIdx.x + s]);
         __syncthreads();
     }
     if (threadIdx.x == 0)
@@ -140,7 +186,7 @@ struct cuda_ctx {
     cudaStream_t stream;
     void *d_src, *d_blocks, *d_scales;
     size_t cap_src, cap_blocks, cap_scales;
-    stats_acc *d_part, *h_part;
+    partial *d_part, *h_part;
     size_t cap_part;
     unsigned long long *d_hist;
 };
@@ -231,6 +277,30 @@ extern "C" bool cuda_backend_host_free(void *p)
     return cudaFreeHost(p) == cudaSuccess;
 }
 
+static void add_partial(stats_acc *acc, const partial &p)
+{
+    stats_acc b;
+    stats_init(&b);
+    b.n = p.n;
+    b.nonfinite = p.nonfinite;
+    b.equal = p.equal;
+    b.sum_abs_err = p.sum_abs_err;
+    b.sum_sq_err = p.sum_sq_err;
+    b.sum_sq_src = p.sum_sq_src;
+    b.sum_sq_deq = p.sum_sq_deq;
+    b.dot = p.dot;
+    if (p.max_abs_err != NO_MAX) {
+        b.max_abs_err = p.max_abs_err;
+        b.max_abs_err_index = p.max_index;
+    }
+    b.codes_equal = p.codes_equal;
+    b.codes_total = p.codes_total;
+    b.scales_equal = p.scales_equal;
+    b.scales_total = p.scales_total;
+    b.ref_sum_sq_err = p.ref_sum_sq_err;
+    stats_merge(acc, &b);
+}
+
 extern "C" int cuda_backend_compare_slab(struct cuda_ctx *c, const mx_geom *g, const mx_slab *s,
                                          const mx_buffers *b, const mx_variant *v, bool requant,
                                          stats_acc *acc, uint64_t *hist, char *err, size_t errlen)
@@ -265,8 +335,8 @@ extern "C" int cuda_backend_compare_slab(struct cuda_ctx *c, const mx_geom *g, c
         c->d_part = NULL;
         c->h_part = NULL;
         c->cap_part = 0;
-        CHECK(cudaMalloc(&c->d_part, grid * sizeof(stats_acc)), "cudaMalloc");
-        CHECK(cudaHostAlloc(&c->h_part, grid * sizeof(stats_acc), cudaHostAllocDefault), "cudaHostAlloc");
+        CHECK(cudaMalloc(&c->d_part, grid * sizeof(partial)), "cudaMalloc");
+        CHECK(cudaHostAlloc(&c->h_part, grid * sizeof(partial), cudaHostAllocDefault), "cudaHostAlloc");
         c->cap_part = grid;
     }
     CHECK(cudaMemcpyAsync(c->d_src, b->src, src_bytes, cudaMemcpyHostToDevice, c->stream), "copy source");
@@ -278,12 +348,12 @@ extern "C" int cuda_backend_compare_slab(struct cuda_ctx *c, const mx_geom *g, c
         c->d_part, c->d_hist);
     CHECK(cudaGetLastError(), "kernel launch");
     unsigned long long h_hist[256];
-    CHECK(cudaMemcpyAsync(c->h_part, c->d_part, grid * sizeof(stats_acc), cudaMemcpyDeviceToHost, c->stream),
+    CHECK(cudaMemcpyAsync(c->h_part, c->d_part, grid * sizeof(partial), cudaMemcpyDeviceToHost, c->stream),
           "copy partials");
     CHECK(cudaMemcpyAsync(h_hist, c->d_hist, sizeof h_hist, cudaMemcpyDeviceToHost, c->stream), "copy histogram");
     CHECK(cudaStreamSynchronize(c->stream), "kernel");
     for (size_t i = 0; i < grid; i++) // block order: deterministic
-        stats_merge(acc, &c->h_part[i]);
+        add_partial(acc, c->h_part[i]);
     if (hist)
         for (int i = 0; i < 256; i++)
             hist[i] += h_hist[i];
