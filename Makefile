@@ -129,7 +129,7 @@ samples: $(BUILD)/tools/gen_sample
 
 demo: deps
 	$(MAKE) mxfp4-check
-	./mxfp4-check inspect samples/tiny-mxfp4
+	./mxfp4-check verify samples/tiny-bf16 samples/tiny-mxfp4
 	./mxfp4-check inspect samples/tiny-mxfp4 --tensor model.layers.0.mlp.experts.down_proj
 
 install: mxfp4-check

@@ -160,8 +160,9 @@ static void print_summary(const ckpt *c, const finding_list *fl)
         printf("quantization_config: quant_method %s, %d modules_to_not_convert patterns\n",
                cfg->quant_method ? text_escape(cfg->quant_method, shown, sizeof shown) : "(none)",
                cfg->n_not_convert);
-    printf("%zu errors, %zu warnings\n", findings_count_sev(fl, SEV_ERROR),
-           findings_count_sev(fl, SEV_WARN));
+    size_t errors = findings_count_sev(fl, SEV_ERROR), warnings = findings_count_sev(fl, SEV_WARN);
+    printf("%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings,
+           warnings == 1 ? "" : "s");
 }
 
 static void print_histogram(const uint64_t hist[256])
