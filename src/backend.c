@@ -50,7 +50,7 @@ int backend_open(const char *name, backend **out, char *err, size_t errlen)
 #endif
     if (want_cuda && !b->cuda) {
         if (!backend_cuda_built())
-            snprintf(err, errlen, "--backend cuda: this binary was built without CUDA (nvcc was not found)");
+            snprintf(err, errlen, "--backend cuda: this binary was built without CUDA (no nvcc, or make CUDA=0)");
         else
             snprintf(err, errlen, "--backend cuda: no usable CUDA device");
         free(b);
