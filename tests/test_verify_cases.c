@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,31 @@ static void test_kept_odd_slab_budget(void **state)
     cJSON_Delete(j);
 }
 
+/* F16 kept tensors that differ get float statistics: 1.0, 2.0, 2^-24
+ * (subnormal) against 1.0, 2.5, 0. */
+static void test_kept_f16_modified(void **state)
+{
+    static uint16_t a[3] = {0x3C00, 0x4000, 0x0001}, b[3] = {0x3C00, 0x4100, 0x0000};
+    char s[RUN_PATH_MAX], d[RUN_PATH_MAX];
+    mkckpt(s, *state, "src");
+    mkckpt(d, *state, "dst");
+    for (int i = 0; i < 2; i++) {
+        stw_writer *w = stw_new();
+        assert_int_equal(stw_add(w, "keep", DT_F16, 1, (uint64_t[]){3}, i ? b : a, err, sizeof err), 0);
+        write_single(i ? d : s, w, i ? QUANT_CONFIG : NULL);
+        stw_free(w);
+    }
+    int status;
+    cJSON *j = verify_json(s, d, &status, NULL);
+    assert_int_equal(status, 1);
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(tensor(j, "keep"), "stats");
+    assert_true(cJSON_GetObjectItemCaseSensitive(stats, "max_abs_err")->valuedouble == 0.5);
+    assert_true(cJSON_GetObjectItemCaseSensitive(stats, "mean_abs_err")->valuedouble ==
+                (0.5 + ldexp(1.0, -24)) / 3.0);
+    assert_true(fabs(cJSON_GetObjectItemCaseSensitive(stats, "equal_fraction")->valuedouble - 1.0 / 3.0) < 1e-15);
+    cJSON_Delete(j);
+}
+
 /* A header and a sparse data buffer of `data_len` bytes (nothing is read). */
 static void write_sparse(const char *dir, const char *header, uint64_t data_len)
 {
@@ -306,6 +332,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mxfp4_source_rank1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_integer_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_odd_slab_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_f16_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_too_long_for_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copied_files_not_regular, setup, teardown),
     };
