@@ -146,18 +146,12 @@ static void assert_tensors_match(const cJSON *tensors, const seedconv_row *rows)
 
 static int tmp_setup(void **state)
 {
-    char *dir = malloc(RUN_PATH_MAX);
-    assert_non_null(dir);
-    assert_int_equal(run_mkdtemp("inspect", dir, RUN_PATH_MAX), 0);
-    *state = dir;
-    return 0;
+    return run_tmpdir_setup(state, "inspect");
 }
 
 static int tmp_teardown(void **state)
 {
-    int rc = run_rmtree(*state);
-    free(*state);
-    return rc;
+    return run_tmpdir_teardown(state);
 }
 
 static void path_in(char *out, const char *dir, const char *name)

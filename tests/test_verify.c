@@ -305,18 +305,12 @@ static void assert_only_failing(const cJSON *report, const char *const *failing)
 
 static int tmp_setup(void **state)
 {
-    char *dir = malloc(RUN_PATH_MAX);
-    assert_non_null(dir);
-    assert_int_equal(run_mkdtemp("verify", dir, RUN_PATH_MAX), 0);
-    *state = dir;
-    return 0;
+    return run_tmpdir_setup(state, "verify");
 }
 
 static int tmp_teardown(void **state)
 {
-    int rc = run_rmtree(*state);
-    free(*state);
-    return rc;
+    return run_tmpdir_teardown(state);
 }
 
 /* Plants `fault` from the fixture into DIR/out and verifies it: exit 1. */

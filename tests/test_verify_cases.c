@@ -90,18 +90,12 @@ static uint16_t bf16(float f)
 
 static int setup(void **state)
 {
-    char *dir = malloc(RUN_PATH_MAX);
-    if (!dir || run_mkdtemp("mxc-cases", dir, RUN_PATH_MAX) != 0)
-        return -1;
-    *state = dir;
-    return 0;
+    return run_tmpdir_setup(state, "mxc-cases");
 }
 
 static int teardown(void **state)
 {
-    run_rmtree(*state);
-    free(*state);
-    return 0;
+    return run_tmpdir_teardown(state);
 }
 
 /* A conversion that is exactly the reference quantizer's, of a source that

@@ -377,3 +377,21 @@ int run_write_file(const char *path, const char *text)
     errno = e;
     return rc;
 }
+
+int run_tmpdir_setup(void **state, const char *tag)
+{
+    char *dir = malloc(RUN_PATH_MAX);
+    if (!dir || run_mkdtemp(tag, dir, RUN_PATH_MAX) != 0) {
+        free(dir);
+        return -1;
+    }
+    *state = dir;
+    return 0;
+}
+
+int run_tmpdir_teardown(void **state)
+{
+    int rc = run_rmtree(*state);
+    free(*state);
+    return rc;
+}

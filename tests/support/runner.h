@@ -50,6 +50,12 @@ int run_mkdtemp(const char *tag, char *out, size_t outlen);
  * A path that does not exist is not an error. */
 int run_rmtree(const char *path);
 
+/* For cmocka group/test fixtures: *state becomes a new temp directory (a
+ * malloc'ed path, tagged `tag`), and is removed and freed again. Both return
+ * 0, or -1 when the directory cannot be made or removed. */
+int run_tmpdir_setup(void **state, const char *tag);
+int run_tmpdir_teardown(void **state);
+
 /* Copies every regular file of directory src (symlinks followed, so a file
  * that is a link becomes a real file) into directory dst, created when
  * missing. Subdirectories and other entries are skipped. */
