@@ -3,6 +3,7 @@
 #include "verify.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,6 +501,8 @@ static int run_checks(vctx *c, char *err, size_t errlen)
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
 {
     double start = util_now_seconds();
+    if (o->threads > 0)
+        omp_set_num_threads(o->threads);
     verify_result *r = xcalloc(1, sizeof *r);
     r->src = xstrdup(o->src);
     r->dst = xstrdup(o->dst);

@@ -1,7 +1,6 @@
 /* `mxfp4-check verify SRC DST ...`: options, backend choice, reports. */
 #include <getopt.h>
 #include <limits.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +96,6 @@ int verify_main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char err[ST_ERR_LEN];
-    if (o.v.threads > 0)
-        omp_set_num_threads(o.v.threads);
     verify_result *r;
     if (verify_run(&o.v, &r, err, sizeof err) < 0) {
         fprintf(stderr, "mxfp4-check: %s\n", err);
