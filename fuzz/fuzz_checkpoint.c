@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_files.h"
 #include "checkpoint.h"
 #include "coverage.h"
 
@@ -24,17 +25,6 @@ static const char default_config[] =
 
 static char dir[64];
 
-static void write_file(const char *name, const void *data, size_t len)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        abort();
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
-
 static void setup(void)
 {
     strcpy(dir, "/tmp/fuzz_ckpt_XXXXXX");
@@ -45,7 +35,7 @@ static void setup(void)
     for (int i = 0; i < 8; i++)
         file[i] = (uint8_t)(n >> (8 * i));
     memcpy(file + 8, shard_header, n);
-    write_file("s.safetensors", file, sizeof file);
+    fuzz_write_file(dir, "s.safetensors", file, sizeof file);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     bool index = (data[0] & 1) == 0;
-    write_file(CKPT_INDEX_NAME, index ? (const void *)(data + 1) : default_index,
+    fuzz_write_file(dir, CKPT_INDEX_NAME, index ? (const void *)(data + 1) : default_index,
                index ? size - 1 : sizeof default_index - 1);
-    write_file(CKPT_CONFIG_NAME, index ? (const void *)default_config : (data + 1),
+    fuzz_write_file(dir, CKPT_CONFIG_NAME, index ? (const void *)default_config : (data + 1),
                index ? sizeof default_config - 1 : size - 1);
     finding_list *fl = findings_new();
     ckpt *c = NULL;

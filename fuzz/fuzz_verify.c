@@ -10,20 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fuzz_files.h"
 #include "verify.h"
 
 static char src_dir[64], dst_dir[80];
-
-static void write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-    char path[160];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        abort();
-    fwrite(data, 1, len, f);
-    fclose(f);
-}
 
 static void write_source(void)
 {
@@ -41,7 +31,7 @@ static void write_source(void)
         data[i] = (uint8_t)(i * 37);
         data[i + 1] = (uint8_t)(0x3C + (i / 2) % 3);
     }
-    write_file(src_dir, "model.safetensors", file, total);
+    fuzz_write_file(src_dir, "model.safetensors", file, total);
     free(file);
 }
 
@@ -55,14 +45,14 @@ static void setup(void)
     write_source();
     static const char config[] =
         "{\"quantization_config\":{\"quant_method\":\"mxfp4\",\"modules_to_not_convert\":[\"keep\",\"model.norm\"]}}";
-    write_file(dst_dir, "config.json", config, sizeof config - 1);
+    fuzz_write_file(dst_dir, "config.json", config, sizeof config - 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!src_dir[0])
         setup();
-    write_file(dst_dir, "model.safetensors", data, size);
+    fuzz_write_file(dst_dir, "model.safetensors", data, size);
     setenv("MXFP4_CHECK_SLAB_BYTES", size % 2 ? "4096" : "65536", 1); /* partial slabs too */
     verify_opts o = {.src = src_dir, .dst = dst_dir, .backend = "cpu", .threads = 1};
     verify_result *r = NULL;

@@ -499,6 +499,19 @@ size_t ckpt_tensor_count(const ckpt *c) { return c->tensor_count; }
 size_t ckpt_logical_count(const ckpt *c) { return c->logical_count; }
 const ckpt_config *ckpt_get_config(const ckpt *c) { return &c->config; }
 
+void ckpt_check_quant_config(const ckpt *c, finding_list *fl)
+{
+    const ckpt_config *cfg = &c->config;
+    if (!cfg->present)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME, "no config.json");
+    else if (!cfg->has_quant)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "config.json has no quantization_config");
+    else if (!cfg->quant_method || strcmp(cfg->quant_method, "mxfp4") != 0)
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "quantization_config.quant_method is not \"mxfp4\"");
+}
+
 bool ckpt_index_total_size(const ckpt *c, uint64_t *out)
 {
     if (c->has_total_size)

@@ -87,6 +87,10 @@ uint64_t ckpt_data_bytes(const ckpt *c);
 
 const ckpt_config *ckpt_get_config(const ckpt *c);
 
+/* Adds a config.quantization finding unless config.json has a
+ * quantization_config with quant_method "mxfp4". */
+void ckpt_check_quant_config(const ckpt *c, finding_list *fl);
+
 /* Logical tensors sorted by name. Invalid or orphaned _blocks/_scales appear
  * as plain tensors (with an mxfp4.pairing finding). */
 size_t ckpt_logical_count(const ckpt *c);

@@ -87,20 +87,14 @@ static int check_scales(const ckpt *c, finding_list *fl, char *err, size_t errle
     return 0;
 }
 
+/* config.json must say mxfp4 when the checkpoint holds MXFP4 pairs. */
 static void check_config(const ckpt *c, finding_list *fl)
 {
-    const ckpt_config *cfg = ckpt_get_config(c);
-    bool any_pair = false;
     for (size_t i = 0; i < ckpt_logical_count(c); i++)
-        any_pair |= ckpt_logical_at(c, i)->kind == LT_MXFP4;
-    if (!any_pair)
-        return;
-    if (!cfg->present)
-        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
-                     "MXFP4 tensors but no config.json");
-    else if (!cfg->has_quant || !cfg->quant_method || strcmp(cfg->quant_method, "mxfp4") != 0)
-        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
-                     "MXFP4 tensors but config.json has no quantization_config with quant_method \"mxfp4\"");
+        if (ckpt_logical_at(c, i)->kind == LT_MXFP4) {
+            ckpt_check_quant_config(c, fl);
+            return;
+        }
 }
 
 /* ---- human output -------------------------------------------------------- */

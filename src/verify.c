@@ -44,20 +44,6 @@ typedef struct {
 
 /* ---- structure ----------------------------------------------------------- */
 
-static void check_config(const vctx *c)
-{
-    const ckpt_config *cfg = ckpt_get_config(c->dst);
-    finding_list *fl = c->r->findings;
-    if (!cfg->present)
-        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME, "DST has no config.json");
-    else if (!cfg->has_quant)
-        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
-                     "config.json has no quantization_config");
-    else if (!cfg->quant_method || strcmp(cfg->quant_method, "mxfp4") != 0)
-        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
-                     "quantization_config.quant_method is not \"mxfp4\"");
-}
-
 typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR } copy_state;
 
 /* Compares DST's copy b with the source's a (which exists). Only regular
@@ -467,7 +453,7 @@ static void copy_patterns(verify_result *r, const coverage *cv)
 
 static int run_checks(vctx *c, char *err, size_t errlen)
 {
-    check_config(c);
+    ckpt_check_quant_config(c->dst, c->r->findings);
     check_copied_files(c);
     coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings);
     if (c->o->only && coverage_count(cv) == 0) { /* a typo in a CI gate must not pass */

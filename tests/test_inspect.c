@@ -109,16 +109,6 @@ static void assert_shape(const cJSON *arr, int rank, const uint64_t *shape, cons
                      (unsigned long long)shape[i]);
 }
 
-static const cJSON *find_named(const cJSON *arr, const char *name)
-{
-    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
-        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 /* "tensors" has exactly the rows of the table (each name once, in name order)
  * with their dtype, shape and shard. */
 static void assert_tensors_match(const cJSON *tensors, const seedconv_row *rows)
@@ -541,7 +531,7 @@ static void test_symlinked_shards(void **state)
 }
 
 /* One shard of a sharded checkpoint, inspected on its own: config.json is
- * right beside it, so "MXFP4 tensors but no config.json" would be false. */
+ * right beside it, so "no config.json" would be false. */
 static void test_lone_mxfp4_shard(void **state)
 {
     (void)state;

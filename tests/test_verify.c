@@ -181,16 +181,6 @@ static cJSON *load_json(const char *path)
     return root;
 }
 
-static const cJSON *find_named(const cJSON *arr, const char *name)
-{
-    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
-        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 static const cJSON *report_tensor(const cJSON *report, const char *name)
 {
     const cJSON *t = find_named(member(report, "tensors"), name);

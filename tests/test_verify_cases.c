@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "json_check.h"
+
 #include <cJSON.h>
 #include <fcntl.h>
 #include <math.h>
@@ -75,12 +77,10 @@ static const cJSON *finding(const cJSON *report, const char *id)
 
 static const cJSON *tensor(const cJSON *report, const char *name)
 {
-    const cJSON *t;
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(report, "tensors"))
-        if (strcmp(cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring, name) == 0)
-            return t;
-    fail_msg("no tensor %s in the report", name);
-    return NULL;
+    const cJSON *t = find_named(cJSON_GetObjectItemCaseSensitive(report, "tensors"), name);
+    if (!t)
+        fail_msg("no tensor %s in the report", name);
+    return t;
 }
 
 static uint16_t bf16(float f)

@@ -5,6 +5,7 @@
 #define MXC_TEST_JSON_CHECK_H
 
 #include <cJSON.h>
+#include <string.h>
 
 static inline const cJSON *member(const cJSON *obj, const char *key)
 {
@@ -28,6 +29,17 @@ static inline double num_member(const cJSON *obj, const char *key)
     if (!cJSON_IsNumber(v))
         fail_msg("member \"%s\" is not a number", key);
     return v->valuedouble;
+}
+
+/* The element of array arr whose "name" is name, or NULL. */
+static inline const cJSON *find_named(const cJSON *arr, const char *name)
+{
+    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return e;
+    }
+    return NULL;
 }
 
 #endif
