@@ -19,7 +19,7 @@ CPPFLAGS   += -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_VERSION='"$(VERSION
               -DMXC_HAVE_CUDA=$(CUDA) -Isrc -Ikernels -I/usr/include/cjson
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 $(WARN) -fopenmp -MMD -MP
-LDLIBS     += -lcjson -lyaml -lncursesw -lm
+LDLIBS     += -lcjson -lyaml -lncursesw -lunistring -lpcre2-8 -lm
 LDFLAGS    += -fopenmp
 
 ifeq ($(SAN),1)

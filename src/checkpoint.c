@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "jsonfile.h"
+#include "jsonread.h"
 #include "mxfp4.h"
 #include "text.h"
 #include "util.h"
@@ -78,32 +78,20 @@ static void read_total_size(ckpt *c, const cJSON *root)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     const cJSON *ts = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "total_size") : NULL;
-    double v = cJSON_IsNumber(ts) ? ts->valuedouble : -1;
-    /* valueint saturates at INT_MAX: sizes of real checkpoints need valuedouble */
-    if (v >= 0 && v <= (double)ST_MAX_INTEGER && v == (double)(uint64_t)v) {
-        c->has_total_size = true;
-        c->total_size = (uint64_t)v;
-    }
+    c->has_total_size = jsonread_integer(ts, &c->total_size);
 }
 
 static int load_index(ckpt *c, const char *index_path, char *err, size_t errlen)
 {
-    cJSON *root = jsonfile_load(index_path, CKPT_INDEX_NAME, err, errlen);
+    /* duplicate members, at any level, are refused by the reader */
+    cJSON *root = jsonread_load(index_path, CKPT_INDEX_NAME, err, errlen);
     if (!root)
         return -1;
     int rc = 0;
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
-    const char *dup = cJSON_IsObject(root) ? jsonfile_duplicate_member(root) : NULL;
-    const char *dup_map = cJSON_IsObject(map) ? jsonfile_duplicate_member(map) : NULL;
     char shown[SHOWN], shown2[SHOWN];
     if (!cJSON_IsObject(root) || !cJSON_IsObject(map))
         rc = set_err(err, errlen, "%s: no \"weight_map\" object", CKPT_INDEX_NAME);
-    else if (dup)
-        rc = set_err(err, errlen, "%s: duplicate key \"%s\"", CKPT_INDEX_NAME,
-                     text_escape(dup, shown, sizeof shown));
-    else if (dup_map)
-        rc = set_err(err, errlen, "%s: tensor '%s': listed twice in weight_map", CKPT_INDEX_NAME,
-                     text_escape(dup_map, shown, sizeof shown));
     if (rc < 0) {
         cJSON_Delete(root);
         return rc;
@@ -251,7 +239,7 @@ static int load_config(ckpt *c, char *err, size_t errlen)
         free(full);
         return 0; /* no config: reported by the checks that need one */
     }
-    cJSON *root = jsonfile_load(full, CKPT_CONFIG_NAME, err, errlen);
+    cJSON *root = jsonread_load(full, CKPT_CONFIG_NAME, err, errlen);
     free(full);
     if (!root)
         return -1;

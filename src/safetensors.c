@@ -10,18 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "jsonfile.h"
+#include "jsonread.h"
 #include "text.h"
 #include "util.h"
 
-#define NAME_SHOWN 160 /* bytes of an escaped name quoted in a message */
+#define NAME_SHOWN 160
+
+_Static_assert(ST_MAX_INTEGER <= JSONREAD_MAX_INTEGER, "integers are read exactly up to the bound"); /* bytes of an escaped name quoted in a message */
 
 struct st_file {
     int fd;                 /* -1 for a header parsed from memory */
     char *display;
     uint64_t data_start, data_len;
     st_tensor *tensors;     /* sorted by name */
-    size_t count;
+    size_t count, cap;
     char **meta_keys, **meta_values;
     size_t meta_count;
 };
@@ -51,125 +53,13 @@ static int fail(char *err, size_t errlen, const char *display, const char *tenso
     return -1;
 }
 
-/* ---- lexical pre-scan ---------------------------------------------------- */
-
-/* cJSON reads numbers with strtod, so 1e3 and 1000 look the same to it, and a
- * value above 2^53 is silently rounded. The pre-scan lexes every number of the
- * header itself; after parsing, each cJSON number node is linked to its lexeme
- * by document order (see link_numbers). It also bounds nesting before cJSON
- * recurses, and finds \u0000 escapes, which cJSON would decode into a NUL that
- * silently cuts a name short. */
-typedef struct {
-    bool plain;      /* only digits: a non-negative integer literal */
-    uint64_t value;  /* valid when plain and value <= ST_MAX_INTEGER */
-} number_lexeme;
-
-typedef struct {
-    number_lexeme *numbers;
-    size_t count, cap;
-} lex_result;
-
-static bool is_number_char(char c)
-{
-    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-static number_lexeme lex_number(const char *s, size_t len)
-{
-    /* JSON forbids leading zeros; the reference rejects them too */
-    number_lexeme n = {.plain = len > 0 && !(len > 1 && s[0] == '0'), .value = 0};
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            n.plain = false;
-            return n;
-        }
-        if (n.value <= ST_MAX_INTEGER) /* saturate above the bound, no overflow */
-            n.value = n.value * 10 + (uint64_t)(s[i] - '0');
-    }
-    return n;
-}
-
-static int prescan(const char *h, size_t len, lex_result *lex, const char *display, char *err,
-                   size_t errlen)
-{
-    int depth = 0;
-    /* cJSON skips a byte order mark and treats every byte <= 0x20 as white
-     * space; JSON (and the reference) allows neither */
-    if (len >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0)
-        return fail(err, errlen, display, NULL,
-                    "header is not valid JSON (starts with a UTF-8 byte order mark)");
-    for (size_t i = 0; i < len; i++) {
-        char c = h[i];
-        if ((unsigned char)c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            return fail(err, errlen, display, NULL,
-                        "header is not valid JSON (control byte 0x%02X at byte %zu)",
-                        (unsigned)(unsigned char)c, i);
-        if (c == '"') {
-            for (i++; i < len && h[i] != '"'; i++) {
-                if ((unsigned char)h[i] < 0x20)
-                    return fail(err, errlen, display, NULL,
-                                "header is not valid JSON (control byte 0x%02X in a string at byte %zu)",
-                                (unsigned)(unsigned char)h[i], i);
-                if (h[i] != '\\')
-                    continue;
-                if (i + 5 < len && memcmp(h + i, "\\u0000", 6) == 0)
-                    return fail(err, errlen, display, NULL,
-                                "header contains an escaped NUL byte (\\u0000)");
-                i++; /* skip the escaped character */
-            }
-        } else if (c == '{' || c == '[') {
-            if (++depth > ST_MAX_JSON_DEPTH)
-                return fail(err, errlen, display, NULL, "header nests deeper than %d levels",
-                            ST_MAX_JSON_DEPTH);
-        } else if (c == '}' || c == ']') {
-            depth--;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t start = i;
-            while (i + 1 < len && is_number_char(h[i + 1]))
-                i++;
-            xgrow(&lex->numbers, &lex->cap, lex->count + 1, sizeof(number_lexeme));
-            lex->numbers[lex->count++] = lex_number(h + start, i - start + 1);
-        }
-    }
-    return 0;
-}
-
-/* Stores in each number node's (otherwise unused: it saturates at INT_MAX)
- * valueint the index of its lexeme. cJSON keeps members in document order, so
- * a depth-first walk meets numbers in the order the pre-scan saw them. */
-static bool link_numbers(cJSON *node, size_t *next, size_t count)
-{
-    for (; node; node = node->next) {
-        if (cJSON_IsNumber(node)) {
-            if (*next >= count)
-                return false;
-            node->valueint = (int)(*next)++;
-        }
-        if (node->child && !link_numbers(node->child, next, count))
-            return false;
-    }
-    return true;
-}
-
-/* The integer value of a number node, if it is a plain literal in 0..2^53. */
-static bool node_integer(const cJSON *node, const lex_result *lex, uint64_t *out)
-{
-    if (!cJSON_IsNumber(node) || node->valueint < 0 || (size_t)node->valueint >= lex->count)
-        return false;
-    const number_lexeme *n = &lex->numbers[node->valueint];
-    if (!n->plain || n->value > ST_MAX_INTEGER)
-        return false;
-    *out = n->value;
-    return true;
-}
-
 /* ---- header validation --------------------------------------------------- */
 
 typedef struct {
-    const char *header;
     const char *display;
-    const lex_result *lex;
     uint64_t data_len;
+    st_file *f;
+    bool has_metadata;
     char *err;
     size_t errlen;
 } parse_ctx;
@@ -185,7 +75,7 @@ static int parse_shape(const parse_ctx *c, const char *name, const cJSON *shape,
     t->numel = 1;
     int i = 0;
     for (const cJSON *d = shape->child; d; d = d->next, i++) {
-        if (!node_integer(d, c->lex, &t->shape[i]))
+        if (!jsonread_integer(d, &t->shape[i]))
             return fail(c->err, c->errlen, c->display, name,
                         "shape[%d] is not an integer in 0..2^53", i);
         if (!ckd_mul_u64(&t->numel, t->numel, t->shape[i]))
@@ -202,7 +92,7 @@ static int parse_offsets(const parse_ctx *c, const char *name, const cJSON *offs
     uint64_t v[2];
     const cJSON *o = offs->child;
     for (int i = 0; i < 2; i++, o = o->next)
-        if (!node_integer(o, c->lex, &v[i]))
+        if (!jsonread_integer(o, &v[i]))
             return fail(c->err, c->errlen, c->display, name,
                         "data_offsets %s is not an integer in 0..2^53", which[i]);
     t->begin = v[0];
@@ -228,14 +118,10 @@ static int parse_offsets(const parse_ctx *c, const char *name, const cJSON *offs
     return 0;
 }
 
-static int parse_tensor(const parse_ctx *c, const cJSON *entry, st_tensor *t)
+static int parse_tensor(const parse_ctx *c, const char *name, const cJSON *entry, st_tensor *t)
 {
-    const char *name = entry->string;
     if (!cJSON_IsObject(entry))
         return fail(c->err, c->errlen, c->display, name, "entry is not an object");
-    const char *dup = jsonfile_duplicate_member(entry);
-    if (dup)
-        return fail(c->err, c->errlen, c->display, name, "duplicate key \"%s\"", dup);
     static const char *const fields[] = {"dtype", "shape", "data_offsets"};
     const cJSON *f[3];
     for (int i = 0; i < 3; i++)
@@ -256,10 +142,6 @@ static int parse_metadata(const parse_ctx *c, const cJSON *meta, st_file *f)
 {
     if (!cJSON_IsObject(meta))
         return fail(c->err, c->errlen, c->display, NULL, "__metadata__ is not an object");
-    const char *dup = jsonfile_duplicate_member(meta);
-    if (dup)
-        return fail(c->err, c->errlen, c->display, NULL, "__metadata__ has duplicate key \"%s\"",
-                    dup);
     size_t n = (size_t)cJSON_GetArraySize(meta);
     f->meta_keys = xcalloc(n, sizeof(char *));
     f->meta_values = xcalloc(n, sizeof(char *));
@@ -278,6 +160,19 @@ static int parse_metadata(const parse_ctx *c, const cJSON *meta, st_file *f)
 static int cmp_tensor_name(const void *a, const void *b)
 {
     return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
+}
+
+/* Names sorted: a name given twice sits beside itself. */
+static int check_unique_names(const parse_ctx *c, const st_file *f)
+{
+    for (size_t i = 1; i < f->count; i++) {
+        if (strcmp(f->tensors[i - 1].name, f->tensors[i].name) == 0) {
+            char shown[NAME_SHOWN];
+            return fail(c->err, c->errlen, c->display, NULL, "duplicate tensor name '%s'",
+                        text_escape(f->tensors[i].name, shown, sizeof shown));
+        }
+    }
+    return 0;
 }
 
 static int cmp_tensor_offset(const void *a, const void *b)
@@ -321,54 +216,46 @@ static int check_tiling(const parse_ctx *c, const st_file *f)
     return rc;
 }
 
-static int parse_tensors(const parse_ctx *c, const cJSON *root, st_file *f)
+/* One top-level member: "__metadata__" or a tensor. */
+static int parse_member(const char *name, cJSON *value, void *ctx)
 {
-    const char *dup = jsonfile_duplicate_member(root);
-    if (dup) {
-        char shown[NAME_SHOWN];
-        return fail(c->err, c->errlen, c->display, NULL, "duplicate tensor name '%s'",
-                    text_escape(dup, shown, sizeof shown));
+    parse_ctx *c = ctx;
+    st_file *f = c->f;
+    if (strcmp(name, "__metadata__") == 0) {
+        if (c->has_metadata)
+            return fail(c->err, c->errlen, c->display, NULL, "duplicate tensor name '__metadata__'");
+        c->has_metadata = true;
+        /* the reference reads it as an optional map: null means none */
+        return cJSON_IsNull(value) ? 0 : parse_metadata(c, value, f);
     }
-    size_t n = (size_t)cJSON_GetArraySize(root);
-    f->tensors = xcalloc(n, sizeof(st_tensor));
-    for (const cJSON *e = root->child; e; e = e->next) {
-        if (strcmp(e->string, "__metadata__") == 0) {
-            /* the reference reads it as an optional map: null means none */
-            if (!cJSON_IsNull(e) && parse_metadata(c, e, f) < 0)
-                return -1;
-            continue;
-        }
-        if (parse_tensor(c, e, &f->tensors[f->count]) < 0)
-            return -1;
-        f->count++;
-    }
-    qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
-    return check_tiling(c, f);
+    xgrow(&f->tensors, &f->cap, f->count + 1, sizeof(st_tensor));
+    if (parse_tensor(c, name, value, &f->tensors[f->count]) < 0)
+        return -1;
+    f->count++;
+    return 0;
 }
 
-static int parse_json(const parse_ctx *c, st_file *f)
+/* A fault of the JSON text itself, naming the tensor it is in. */
+static int fail_json(const parse_ctx *c, const jsonread_error *e)
 {
-    const char *end = NULL;
-    size_t len = strlen(c->header); /* the caller guarantees no NUL inside */
-    cJSON *root = cJSON_ParseWithLengthOpts(c->header, len, &end, 0);
-    if (!root)
-        return fail(c->err, c->errlen, c->display, NULL, "header is not valid JSON (near byte %td)",
-                    end ? end - c->header : (ptrdiff_t)0);
-    int rc = 0;
-    /* the reference pads the header with spaces; anything else is an error */
-    for (const char *p = end; p < c->header + len && rc == 0; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-            rc = fail(c->err, c->errlen, c->display, NULL,
-                      "trailing data after the JSON header at byte %td", p - c->header);
-    size_t next = 0;
-    if (rc == 0 && !cJSON_IsObject(root))
-        rc = fail(c->err, c->errlen, c->display, NULL, "header is not a JSON object");
-    if (rc == 0 && !link_numbers(root, &next, c->lex->count))
-        rc = fail(c->err, c->errlen, c->display, NULL, "header is not valid JSON (numbers)");
-    if (rc == 0)
-        rc = parse_tensors(c, root, f);
-    cJSON_Delete(root);
-    return rc;
+    const char *tensor = e->member[0] && strcmp(e->member, "__metadata__") != 0 ? e->member : NULL;
+    const char *at = e->where[0] ? " (at " : "", *close = e->where[0] ? ")" : "";
+    /* e->member and e->where are escaped already: print them as they are */
+    char prefix[NAME_SHOWN * 2];
+    snprintf(prefix, sizeof prefix, "%s%s%s", tensor ? "tensor '" : "", tensor ? tensor : "",
+             tensor ? "': " : "");
+    switch (e->fault) {
+    case JSONREAD_NOT_OBJECT:
+        return fail(c->err, c->errlen, c->display, NULL, "header is not a JSON object");
+    case JSONREAD_DUPLICATE:
+        return fail(c->err, c->errlen, c->display, NULL, "%sheader has a %s%s%s%s", prefix,
+                    e->what, at, e->where, close);
+    case JSONREAD_SYNTAX:
+    default:
+        return fail(c->err, c->errlen, c->display, NULL,
+                    "%sheader is not valid JSON at byte %zu%s%s%s: %s", prefix, e->offset, at,
+                    e->where, close, e->what);
+    }
 }
 
 int st_parse_header(const char *header, size_t header_len, uint64_t data_len, const char *display,
@@ -378,27 +265,22 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
     if (header_len > ST_MAX_HEADER_BYTES)
         return fail(err, errlen, display, NULL, "header length %zu exceeds the 100 MB limit",
                     header_len);
-    if (memchr(header, '\0', header_len))
-        return fail(err, errlen, display, NULL, "header contains a NUL byte");
-    if (!text_utf8_valid(header, header_len))
-        return fail(err, errlen, display, NULL, "header is not valid UTF-8");
-    lex_result lex = {0};
-    if (prescan(header, header_len, &lex, display, err, errlen) < 0) {
-        free(lex.numbers);
-        return -1;
-    }
-    char *text = xmalloc(header_len + 1);
-    memcpy(text, header, header_len);
-    text[header_len] = '\0';
     st_file *f = xcalloc(1, sizeof *f);
     f->fd = -1;
     f->display = xstrdup(display);
     f->data_len = data_len;
-    parse_ctx c = {text, display, &lex, data_len, err, errlen};
-    int rc = parse_json(&c, f);
-    free(text);
-    free(lex.numbers);
-    if (rc < 0) {
+    parse_ctx c = {display, data_len, f, false, err, errlen};
+    jsonread_error e;
+    int rc = jsonread_each_member(header, header_len, ST_MAX_JSON_DEPTH, parse_member, &c, &e);
+    if (rc == -1 && e.what[0])
+        fail_json(&c, &e);
+    if (rc == 0) {
+        qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
+        rc = check_unique_names(&c, f);
+    }
+    if (rc == 0)
+        rc = check_tiling(&c, f);
+    if (rc != 0) {
         st_close(f);
         return -1;
     }

@@ -20,7 +20,8 @@
 
 #define ST_MAX_HEADER_BYTES (100u * 1000u * 1000u) /* 100 MB, as the reference */
 #define ST_MAX_RANK 16        /* no real checkpoint comes close */
-#define ST_MAX_JSON_DEPTH 4   /* root > tensor > shape/offsets > value */
+#define ST_MAX_JSON_DEPTH 4   /* containers: root > tensor > shape/offsets, and one more so
+                                 that [[1]] is refused as a shape, naming the tensor */
 #define ST_MAX_INTEGER ((uint64_t)1 << 53) /* exact in a double; >= schema 2^48-1 */
 #define ST_ERR_LEN 512
 

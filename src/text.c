@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unictype.h>
+#include <unistr.h>
 
 #include "util.h"
 
@@ -36,38 +38,47 @@ static size_t utf8_sequence_len(const unsigned char *s, size_t len)
     return n;
 }
 
-bool text_utf8_valid(const char *s, size_t len)
+size_t text_utf8_valid_prefix(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
+    size_t i = 0;
+    while (i < len) {
         if (p[i] < 0x80) {
             i++;
             continue;
         }
         size_t n = utf8_sequence_len(p + i, len - i);
         if (n == 0)
-            return false;
+            break;
         i += n;
     }
-    return true;
+    return i;
 }
 
-/* The code point of the well-formed n-byte sequence at p when it is a hidden
- * control (text.h), else 0. C1 controls (C2 80..C2 9F) move the cursor on
- * some terminals just as C0 controls do; bidi controls reorder what is shown
- * around them, so a name can display as another. */
-static uint32_t hidden_control(const unsigned char *p, size_t n)
+bool text_utf8_valid(const char *s, size_t len)
 {
-    uint32_t cp;
-    if (n == 2)
-        cp = (uint32_t)(p[0] & 0x1F) << 6 | (p[1] & 0x3F);
-    else if (n == 3)
-        cp = (uint32_t)(p[0] & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
-    else
+    return text_utf8_valid_prefix(s, len) == len;
+}
+
+/* The code point of the well-formed n-byte sequence at p when it is hidden
+ * (text.h), else 0. C1 controls (U+0080..U+009F) move the cursor on some
+ * terminals just as C0 controls do; format characters (Cf: bidi controls,
+ * zero-width spaces and joiners, U+FEFF, the soft hyphen, tag characters),
+ * the line and paragraph separators and the other default-ignorable code
+ * points (variation selectors, fillers) show as nothing or reorder what is
+ * shown around them, so a name could display as another. libunistring's
+ * tables follow the Unicode version it was built with. */
+static uint32_t hidden_char(const unsigned char *p, size_t n)
+{
+    ucs4_t cp;
+    if (n < 2 || u8_mbtouc(&cp, p, n) != (int)n)
         return 0;
-    bool hidden = (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
-                  (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-    return hidden ? cp : 0;
+    bool hidden = uc_is_general_category(cp, UC_CATEGORY_Cc) ||
+                  uc_is_general_category(cp, UC_CATEGORY_Cf) ||
+                  uc_is_general_category(cp, UC_CATEGORY_Zl) ||
+                  uc_is_general_category(cp, UC_CATEGORY_Zp) ||
+                  uc_is_property_default_ignorable_code_point(cp);
+    return hidden ? (uint32_t)cp : 0;
 }
 
 char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
@@ -81,7 +92,7 @@ char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
         char piece[16];
         size_t plen;
         size_t n = p[i] < 0x80 ? 1 : utf8_sequence_len(p + i, len - i);
-        if (n == 0 || hidden_control(p + i, n)) {
+        if (n == 0 || hidden_char(p + i, n)) {
             /* byte by byte: the bytes after the first are then lone
              * continuation bytes, escaped as invalid UTF-8 */
             plen = (size_t)snprintf(piece, sizeof piece, "\\x%02X", p[i]);
@@ -152,8 +163,12 @@ char *text_json_escape_controls(const char *json)
     for (size_t i = 0; i < len;) {
         size_t n = p[i] < 0x80 ? 1 : utf8_sequence_len(p + i, len - i);
         n = n ? n : 1; /* invalid UTF-8 (not from cJSON) passes as it came */
-        uint32_t cp = p[i] == 0x7F ? 0x7F : hidden_control(p + i, n);
-        if (cp) {
+        uint32_t cp = p[i] == 0x7F ? 0x7F : hidden_char(p + i, n);
+        if (cp > 0xFFFF) { /* JSON spells a code point past the BMP as a surrogate pair */
+            uint32_t v = cp - 0x10000;
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04X\\u%04X", (unsigned)(0xD800 + (v >> 10)),
+                                  (unsigned)(0xDC00 + (v & 0x3FF)));
+        } else if (cp) {
             o += (size_t)snprintf(out + o, cap - o, "\\u%04X", (unsigned)cp);
         } else {
             memcpy(out + o, p + i, n);

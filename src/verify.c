@@ -484,6 +484,19 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     return 0;
 }
 
+/* ckpt_open, with the message saying which checkpoint could not be read:
+ * "DST 'path': config.json: ...". */
+static int open_side(const char *side, const char *path, ckpt **out, finding_list *fl, char *err,
+                     size_t errlen)
+{
+    char why[ST_ERR_LEN];
+    if (ckpt_open(path, out, fl, why, sizeof why) == 0)
+        return 0;
+    char shown[256];
+    snprintf(err, errlen, "%s '%s': %s", side, text_escape(path, shown, sizeof shown), why);
+    return -1;
+}
+
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
 {
     double start = util_now_seconds();
@@ -501,10 +514,10 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
                 rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start);
     if (rc == 0) {
         r->backend = xstrdup(backend_name(c.backend));
-        rc = ckpt_open(o->src, &src, r->findings, err, errlen);
+        rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
     }
     if (rc == 0)
-        rc = ckpt_open(o->dst, &dst, r->findings, err, errlen);
+        rc = open_side("DST", o->dst, &dst, r->findings, err, errlen);
     if (rc == 0) {
         c.src = src;
         c.dst = dst;
