@@ -23,6 +23,7 @@ typedef struct {
 struct ckpt {
     char *path, *dir;
     bool is_dir, has_index, has_total_size;
+    bool total_size_not_integer; /* metadata.total_size present, but 1e3, 1.5, -1 or "N" */
     uint64_t total_size;
     index_entry *index;          /* weight_map, sorted by tensor name */
     size_t index_count;
@@ -79,6 +80,7 @@ static void read_total_size(ckpt *c, const cJSON *root)
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     const cJSON *ts = cJSON_IsObject(meta) ? cJSON_GetObjectItemCaseSensitive(meta, "total_size") : NULL;
     c->has_total_size = jsonread_integer(ts, &c->total_size);
+    c->total_size_not_integer = ts && !c->has_total_size;
 }
 
 static int load_index(ckpt *c, const char *index_path, char *err, size_t errlen)
@@ -223,6 +225,10 @@ static void check_index(ckpt *c, finding_list *fl)
                          text_escape(name, shown, sizeof shown),
                          text_escape(c->shards[c->tensors[i].shard].file, shown2, sizeof shown2));
     }
+    if (c->total_size_not_integer)
+        findings_add(fl, FIND_INDEX_TOTAL_SIZE, SEV_WARN, NULL, CKPT_INDEX_NAME,
+                     "metadata.total_size is not an integer in 0..2^53; the shards hold %llu bytes of tensors",
+                     (unsigned long long)ckpt_data_bytes(c));
     if (c->has_total_size && c->total_size != ckpt_data_bytes(c))
         findings_add(fl, FIND_INDEX_TOTAL_SIZE, SEV_WARN, NULL, CKPT_INDEX_NAME,
                      "metadata.total_size is %llu but the shards hold %llu bytes of tensors",

@@ -653,6 +653,60 @@ static void test_hidden_controls(void **state)
     run_result_free(&r);
 }
 
+/* Characters that show as nothing (format characters, separators, other
+ * default-ignorable code points) are as dangerous as controls:
+ * "q_proj\u200b.weight" would look exactly like "q_proj.weight". Each is
+ * shown as its bytes on a terminal and as \uXXXX (a surrogate pair past the
+ * BMP) in JSON. */
+static const struct {
+    const char *utf8, *shown, *json;
+} invisible[] = {
+    {"\xe2\x80\x8b", "\\xE2\\x80\\x8B", "\\u200B"},    /* zero width space */
+    {"\xe2\x80\x8d", "\\xE2\\x80\\x8D", "\\u200D"},    /* zero width joiner */
+    {"\xe2\x80\xa8", "\\xE2\\x80\\xA8", "\\u2028"},    /* line separator */
+    {"\xe2\x80\xa9", "\\xE2\\x80\\xA9", "\\u2029"},    /* paragraph separator */
+    {"\xe2\x81\xa0", "\\xE2\\x81\\xA0", "\\u2060"},    /* word joiner */
+    {"\xef\xbb\xbf", "\\xEF\\xBB\\xBF", "\\uFEFF"},    /* zero width no-break space */
+    {"\xc2\xad", "\\xC2\\xAD", "\\u00AD"},             /* soft hyphen */
+    {"\xef\xbf\xb9", "\\xEF\\xBF\\xB9", "\\uFFF9"},    /* interlinear annotation anchor */
+    {"\xef\xb8\x8f", "\\xEF\\xB8\\x8F", "\\uFE0F"},    /* variation selector 16 */
+    {"\xf3\xa0\x80\x81", "\\xF3\\xA0\\x80\\x81", "\\uDB40\\uDC01"}, /* tag U+E0001 */
+};
+
+static void test_invisible_characters(void **state)
+{
+    for (size_t k = 0; k < sizeof invisible / sizeof invisible[0]; k++) {
+        char path[RUN_PATH_MAX], name[64], shown[96], json[96];
+        snprintf(name, sizeof name, "q_proj%s.weight", invisible[k].utf8);
+        snprintf(shown, sizeof shown, "q_proj%s.weight", invisible[k].shown);
+        snprintf(json, sizeof json, "q_proj%s.weight", invisible[k].json);
+        path_in(path, *state, "model.safetensors");
+        write_small(path, name);
+        run_result r;
+        assert_int_equal(mxc(&r, "inspect", (const char *)*state, NULL), 0);
+        if (strstr(r.out, invisible[k].utf8))
+            fail_msg("raw %s on stdout:\n%s", invisible[k].json, r.out);
+        assert_contains(r.out, shown);
+        run_result_free(&r);
+        assert_int_equal(mxc(&r, "inspect", "--json", (const char *)*state, NULL), 0);
+        if (strstr(r.out, invisible[k].utf8))
+            fail_msg("raw %s in JSON:\n%s", invisible[k].json, r.out);
+        assert_contains(r.out, json);
+        cJSON *root = parse_stdout(&r); /* and it reads back to the real name */
+        assert_non_null(find_named(member(root, "tensors"), name));
+        cJSON_Delete(root);
+        run_result_free(&r);
+    }
+    /* letters outside ASCII are not hidden */
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "model.safetensors");
+    write_small(path, "caf\xc3\xa9.weight");
+    run_result r;
+    assert_int_equal(mxc(&r, "inspect", (const char *)*state, NULL), 0);
+    assert_contains(r.out, "caf\xc3\xa9.weight");
+    run_result_free(&r);
+}
+
 /* PATH comes from the command line, not from a parser that checked it: a
  * lone file whose name is not UTF-8 must still give UTF-8 JSON (the name
  * escaped as text_escape writes it) and an escaped terminal listing. */
@@ -753,6 +807,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_symlinked_shards, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_lone_mxfp4_shard),
         cmocka_unit_test_setup_teardown(test_escaping, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_invisible_characters, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_hidden_controls, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_path_not_utf8, tmp_setup, tmp_teardown),
     };
