@@ -275,7 +275,8 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
     if (rc == -1 && e.what[0])
         fail_json(&c, &e);
     if (rc == 0) {
-        qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
+        if (f->count > 1) /* an empty header has no array at all */
+            qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
         rc = check_unique_names(&c, f);
     }
     if (rc == 0)
@@ -376,6 +377,8 @@ const st_tensor *st_tensor_at(const st_file *f, size_t i)
 const st_tensor *st_tensor_find(const st_file *f, const char *name)
 {
     st_tensor key = {.name = name};
+    if (f->count == 0)
+        return NULL;
     return bsearch(&key, f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
 }
 
