@@ -1,6 +1,7 @@
 #include "coverage.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,29 +39,60 @@ static bool in_scope(const char *only, const char *name)
     return !only || fnmatch(only, name, 0) == 0;
 }
 
-static void classify(coverage *cv, const ckpt *src, const ckpt *dst, pat_loader **loaders,
-                     const char *only)
+/* One pattern against every source tensor, in both views. The loader-view
+ * regex is compiled here and freed before the next pattern: memory stays that
+ * of one pattern whatever the config holds. */
+static int match_pattern(coverage *cv, const ckpt *src, int p, const char *pattern,
+                         cov_entry *all, char *err, size_t errlen)
+{
+    pat_loader *loader = pat_loader_new(pattern);
+    int rc = 0;
+    for (size_t i = 0; i < ckpt_logical_count(src) && rc == 0; i++) {
+        const char *name = ckpt_logical_at(src, i)->name;
+        char why[PYRE_ERR_LEN];
+        pyre_result load = pat_loader_match(loader, name, why, sizeof why);
+        if (load == PYRE_LIMIT) {
+            char pat[SHOWN], shown[SHOWN];
+            snprintf(err, errlen,
+                     "%s: modules_to_not_convert[%d] '%s' cannot be matched against '%s' "
+                     "as the Hugging Face loader would: %s",
+                     CKPT_CONFIG_NAME, p, text_escape(pattern, pat, sizeof pat),
+                     text_escape(name, shown, sizeof shown), why);
+            rc = -1;
+            break;
+        }
+        bool conv = pat_match_converter(pattern, name);
+        cv->patterns[p].matched += conv;
+        cv->patterns[p].matched_loader += load == PYRE_MATCH;
+        if (conv && all[i].pattern < 0)
+            all[i].pattern = p;
+        all[i].loader_keeps |= load == PYRE_MATCH;
+    }
+    pat_loader_free(loader);
+    return rc;
+}
+
+static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *only, char *err,
+                    size_t errlen)
 {
     const ckpt_config *cfg = ckpt_get_config(dst);
-    cv->entries = xcalloc(ckpt_logical_count(src) + 1, sizeof(cov_entry));
-    for (size_t i = 0; i < ckpt_logical_count(src); i++) {
-        const ckpt_logical *s = ckpt_logical_at(src, i);
-        cov_entry e = {.src = s, .pattern = -1};
-        for (int p = 0; p < cfg->n_not_convert; p++) {
-            bool conv = pat_match_converter(cfg->not_convert[p], s->name);
-            bool load = pat_loader_match(loaders[p], s->name);
-            cv->patterns[p].matched += conv;
-            cv->patterns[p].matched_loader += load;
-            if (conv && e.pattern < 0)
-                e.pattern = p;
-            e.loader_keeps |= load;
-        }
+    size_t n = ckpt_logical_count(src);
+    cov_entry *all = xcalloc(n + 1, sizeof(cov_entry));
+    for (size_t i = 0; i < n; i++)
+        all[i] = (cov_entry){.src = ckpt_logical_at(src, i), .pattern = -1};
+    int rc = 0;
+    for (int p = 0; p < cfg->n_not_convert && rc == 0; p++)
+        rc = match_pattern(cv, src, p, cfg->not_convert[p], all, err, errlen);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cov_entry e = all[i];
         e.expect_kept = e.pattern >= 0;
-        e.dst = ckpt_logical_find(dst, s->name);
+        e.dst = ckpt_logical_find(dst, e.src->name);
         e.found = !e.dst ? COV_MISSING : e.dst->kind == LT_MXFP4 ? COV_QUANTIZED : COV_KEPT;
-        if (in_scope(only, s->name))
-            cv->entries[cv->count++] = e;
+        if (in_scope(only, e.src->name))
+            all[cv->count++] = e; /* in place: cv->count <= i */
     }
+    cv->entries = all;
+    return rc;
 }
 
 /* Without a quantization_config there is no pattern list to judge kept or
@@ -89,21 +121,19 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
                      e->loader_keeps ? "keeps" : "would quantize");
 }
 
-coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl)
+coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl,
+                         char *err, size_t errlen)
 {
     coverage *cv = xcalloc(1, sizeof *cv);
     const ckpt_config *cfg = ckpt_get_config(dst);
     cv->pattern_count = (size_t)cfg->n_not_convert;
     cv->patterns = xcalloc(cv->pattern_count + 1, sizeof(cov_pattern));
-    pat_loader **loaders = xcalloc(cv->pattern_count + 1, sizeof *loaders);
-    for (size_t p = 0; p < cv->pattern_count; p++) {
-        cv->patterns[p].pattern = cfg->not_convert[p];
-        loaders[p] = pat_loader_new(cfg->not_convert[p]);
-    }
-    classify(cv, src, dst, loaders, only);
     for (size_t p = 0; p < cv->pattern_count; p++)
-        pat_loader_free(loaders[p]);
-    free(loaders);
+        cv->patterns[p].pattern = cfg->not_convert[p];
+    if (classify(cv, src, dst, only, err, errlen) < 0) {
+        coverage_free(cv);
+        return NULL;
+    }
     for (size_t i = 0; i < cv->count; i++)
         report_entry(&cv->entries[i], cfg, fl);
     char name[SHOWN];

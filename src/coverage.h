@@ -35,8 +35,11 @@ typedef struct coverage coverage;
 
 /* Classifies every source tensor whose name matches `only` (fnmatch glob; NULL
  * for all) and appends coverage.* findings to fl. Pattern counts are over all
- * source tensors, so a stale pattern is stale whatever --only says. */
-coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl);
+ * source tensors, so a stale pattern is stale whatever --only says. Returns
+ * NULL with err set when a pattern cannot be matched in the loader view (a
+ * PCRE2 limit: the config is refused, exit 2, rather than judged). */
+coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl,
+                         char *err, size_t errlen);
 void coverage_free(coverage *cv); /* NULL is a no-op */
 
 size_t coverage_count(const coverage *cv);

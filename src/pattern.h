@@ -28,46 +28,25 @@
  *    A pattern that transformers could not compile makes it raise re.error; we
  *    say it matches nothing and pat_loader_error() says why.
  *
- * The loader view compiles the pattern with glibc's regcomp (POSIX ERE), and
- * patterns come from config.json: untrusted. regcomp expands every repetition
- * into copies of its operand and computes epsilon closures over them, which
- * takes seconds to minutes and gigabytes on short patterns (measured, glibc
- * 2.36): "((a{1,100}){1,100}){1,100}" 2.3 s; "(a?){0,400}" 3.4 s and
- * "(a?){0,1000}" over 30 s; "(a*)*" written 25 times, over 30 s (the anchor
- * of our "^(...)" makes it exponential); "(\ba*)*" 12 times 13 s;
- * "^((a|(b|^)*(){1,5}\B)*)" 2.4 s; 24 nested "(...)+" 9 GB. Such a pattern is
- * refused before regcomp sees it and, like an invalid one, matches nothing in
- * the loader view (pat_loader_error says which limit it broke). The limits
- * count the pattern as regcomp expands it: "x{m,n}" makes n copies of x,
- * "x{m,}" m+1, "x+" 2 (glibc builds "xx*"), "x*" and "x?" one; counts
- * multiply over nesting. Refused:
- *   - more than PAT_LOADER_MAX_LEN bytes;
- *   - a product of repetition counts over nesting above PAT_LOADER_MAX_REPEAT;
- *   - more than PAT_LOADER_MAX_EXPANDED atoms after expansion (a literal, '.',
- *     a bracket expression, an anchor, a group's parentheses);
- *   - more than PAT_LOADER_MAX_LOOPS loops after expansion, a loop being an
- *     optional or repeated node: one for each "*", "?", "+", "{m,}" and
- *     empty alternative ("a|", "()"), n-m for "{m,n}" ("{m}" adds none);
- *   - an anchor (^ $ \b \B \< \> \` \') inside a repetition, or more than
- *     PAT_LOADER_MAX_ANCHORS anchors: anchors multiply the closures.
- * The counts over-approximate (alternatives add up, "{0}" counts one copy),
- * and the limits were set by timing regcomp on the worst patterns a search
- * could find within them; real modules_to_not_convert entries
- * ("model.layers.*.self_attn", "lm_head", "^lm_head$") are far inside.
+ * The loader view compiles the pattern with PCRE2 in Python's dialect
+ * (pyre.h: `\d`, `(?:...)` and lazy quantifiers mean what they mean to
+ * transformers' re.match), with match limits: a pattern that reaches one on a
+ * name gives PYRE_LIMIT, and the caller must stop with an error rather than
+ * read it as "no match" (a hostile config must not be able to change a
+ * verdict by exhausting the engine).
  *
  * Where the views disagree on a tensor, that is a coverage.view_mismatch.
- * All functions are pure and thread-safe. pat_match_loader compiles the
- * pattern on every call; compile once with pat_loader_new for many names. */
+ * The converter view is pure and thread-safe. A pat_loader is not (it keeps
+ * PCRE2's match data); pat_match_loader compiles the pattern on every call;
+ * compile once with pat_loader_new for many names, and free it before the
+ * next, so memory stays that of one pattern however many the config has. */
 #ifndef MXC_PATTERN_H
 #define MXC_PATTERN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#define PAT_LOADER_MAX_LEN 1024      /* bytes of a loader-view pattern */
-#define PAT_LOADER_MAX_REPEAT 1000   /* product of repetition counts over nesting */
-#define PAT_LOADER_MAX_EXPANDED 4096 /* atoms after expansion */
-#define PAT_LOADER_MAX_LOOPS 16      /* loops and empty alternatives after expansion */
-#define PAT_LOADER_MAX_ANCHORS 2     /* anchors, none inside a repetition */
+#include "pyre.h"
 
 /* Converter view. O(len(pattern) * len(name)) whatever the pattern, no
  * allocation. NULL pattern or name matches nothing. */
@@ -75,7 +54,7 @@ bool pat_match_converter(const char *pattern, const char *name);
 
 /* Loader view. A pattern that is not a valid regular expression matches
  * nothing in this view (not even by the suffix rule). NULL matches nothing. */
-bool pat_match_loader(const char *pattern, const char *name);
+pyre_result pat_match_loader(const char *pattern, const char *name);
 
 /* Index of the first pattern of patterns[0..n) that matches name in the
  * converter view, or -1. NULL entries are skipped; n <= 0 gives -1. */
@@ -87,10 +66,10 @@ int pat_first_match(const char *const *patterns, int n, const char *name);
 typedef struct pat_loader pat_loader;
 
 pat_loader *pat_loader_new(const char *pattern);
-bool pat_loader_match(const pat_loader *m, const char *name);
-/* Why the pattern matches nothing in the loader view ("Unmatched [ ...",
- * "unbalanced parenthesis", "repetition counts multiply past 1000 ...", ...),
- * or NULL when it compiled. Owned by m. */
+pyre_result pat_loader_match(pat_loader *m, const char *name, char *err, size_t errlen);
+/* Why the pattern matches nothing in the loader view (PCRE2's compile error
+ * and its byte: "quantifier does not follow a repeatable item at byte 0"), or
+ * NULL when it compiled. Owned by m. */
 const char *pat_loader_error(const pat_loader *m);
 void pat_loader_free(pat_loader *m);
 

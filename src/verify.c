@@ -455,7 +455,13 @@ static int run_checks(vctx *c, char *err, size_t errlen)
 {
     ckpt_check_quant_config(c->dst, c->r->findings);
     check_copied_files(c);
-    coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings);
+    char why[ST_ERR_LEN];
+    coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings, why, sizeof why);
+    if (!cv) {
+        char shown[SHOWN];
+        snprintf(err, errlen, "DST '%s': %s", text_escape(c->o->dst, shown, sizeof shown), why);
+        return -1;
+    }
     if (c->o->only && coverage_count(cv) == 0) { /* a typo in a CI gate must not pass */
         char shown[SHOWN];
         snprintf(err, errlen, "--only '%s' matches no source tensor",

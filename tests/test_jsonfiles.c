@@ -206,6 +206,17 @@ static void test_config_not_utf8(void **state)
     verify_refused(s, "config.json: not valid JSON at line 9, column 21: not valid UTF-8");
 }
 
+/* A pattern that exhausts the regex engine on a name cannot be judged: the
+ * gate stops (exit 2) instead of reading the limit as "no match" */
+static void test_config_pattern_exhausts_engine(void **state)
+{
+    files_state *s = *state;
+    edit(s, CONFIG, "\"lm_head\"\n", "\"lm_head\",\n      \"((\\\\w|\\\\.)+)+(y|z)$\"\n");
+    /* backslashes are shown doubled, as every untrusted text */
+    verify_refused(s, "config.json: modules_to_not_convert[9] '((\\\\w|\\\\.)+)+(y|z)$' cannot be matched "
+                      "against 'model.embed_tokens.weight' as the Hugging Face loader would: match limit exceeded");
+}
+
 /* ---- the index ----------------------------------------------------------- */
 
 static void test_index_key_with_nul(void **state)
@@ -273,6 +284,7 @@ int main(void)
         CASE(test_config_trailing_data),
         CASE(test_config_byte_order_mark),
         CASE(test_config_not_utf8),
+        CASE(test_config_pattern_exhausts_engine),
         CASE(test_index_key_with_nul),
         CASE(test_index_duplicate_entry),
         CASE(test_index_second_weight_map),
