@@ -173,7 +173,7 @@ static int run_reads(engine *e)
         if (ckpt_read(r->c, r->t, r->offset, r->dst, r->len, err, sizeof err) < 0) {
 #pragma omp critical(engine_read_error)
             if (!failed) {
-                snprintf(e->err, e->errlen, "%s", err);
+                snprintf(e->err, e->errlen, "%s: %s", r->c == e->src ? "SRC" : "DST", err);
 #pragma omp atomic write
                 failed = 1;
             }

@@ -50,20 +50,17 @@ cJSON *jsonfile_load(const char *path, const char *display, char *err, size_t er
     }
     size_t len = (size_t)sb.st_size;
     char *text = xmalloc(len + 1);
-    ssize_t got = util_pread_full(fd, text, len, 0);
-    if (got < 0) {
-        snprintf(err, errlen, "%s: read failed: %s", shown, strerror(errno));
+    if (util_pread_exact(fd, text, len, 0, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", shown, why);
         close(fd);
         free(text);
         return NULL;
     }
     close(fd);
-    text[got] = '\0';
+    text[len] = '\0';
     cJSON *root = NULL;
     const char *end = NULL;
-    if ((size_t)got != len)
-        snprintf(err, errlen, "%s: file changed while being read", shown);
-    else if (memchr(text, '\0', len))
+    if (memchr(text, '\0', len))
         snprintf(err, errlen, "%s: contains a NUL byte", shown);
     else if (!text_utf8_valid(text, len))
         snprintf(err, errlen, "%s: not valid UTF-8", shown);
