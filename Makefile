@@ -45,12 +45,16 @@ BIN        := $(BUILD)/mxfp4-check
 
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-SUPPORT_SRC:= $(wildcard tests/support/*.c)
+SUPPORT_SRC:= $(filter-out tests/support/faultshim.c,$(wildcard tests/support/*.c))
 SUPPORT_OBJ:= $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 GPU_TEST_SRC := $(wildcard tests/gpu/test_*.c)
 GPU_TEST_BIN := $(GPU_TEST_SRC:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# The fault-injection shim (LD_PRELOAD) of tests/test_faults.c: built without
+# the sanitizers (it goes into the sanitized binary, whose runtime does the
+# checking) and without _FILE_OFFSET_BITS, which would rename its pread.
+SHIM       := $(BUILD)/tests/faultshim.so
 
 .SECONDARY: $(SUPPORT_OBJ)
 .PHONY: all deps test check fuzz test-all test-gpu gpu-tests bench demo samples install clean
@@ -74,6 +78,10 @@ $(BUILD)/kernels/%.o: kernels/%.cu $(wildcard src/*.h kernels/*.h)
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 -fmad=false $(CUDA_ARCH) -Isrc -Ikernels -DMXC_HAVE_CUDA=1 -Xcompiler -Wall -c -o $@ $<
 
+$(SHIM): tests/support/faultshim.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(WARN) -O2 -g -fPIC -shared -o $@ $< -ldl
+
 $(BUILD)/tests/%: tests/%.c $(LIB) $(SUPPORT_OBJ) $(CUDA_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/support $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(CUDA_OBJ) $(LIB) -lcmocka $(LDLIBS)
@@ -91,9 +99,9 @@ deps:
 
 # Unit and CLI tests against the normal build. Each test program is a cmocka
 # suite; MXC_BIN and MXC_FIXTURES tell them what to run and read.
-test: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+test: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(SHIM)
 	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
-	  MXC_SRCDIR=$(CURDIR) ./scripts/run-tests.sh $(TEST_BIN)
+	  MXC_SRCDIR=$(CURDIR) MXC_FAULTSHIM=$(abspath $(SHIM)) ./scripts/run-tests.sh $(TEST_BIN)
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check:

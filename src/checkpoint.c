@@ -243,6 +243,8 @@ static int load_config(ckpt *c, char *err, size_t errlen)
     struct stat sb;
     if (stat(full, &sb) < 0) {
         free(full);
+        if (errno != ENOENT) /* there, but out of reach: not a missing config */
+            return set_err(err, errlen, "%s: cannot open: %s", CKPT_CONFIG_NAME, strerror(errno));
         return 0; /* no config: reported by the checks that need one */
     }
     cJSON *root = jsonread_load(full, CKPT_CONFIG_NAME, err, errlen);
@@ -423,10 +425,14 @@ static int open_layout(ckpt *c, finding_list *fl, char *err, size_t errlen)
         rc = load_index(c, index_path, err, errlen);
         if (rc == 0)
             rc = open_index_shards(c, fl, err, errlen);
+    } else if (errno != ENOENT) { /* a directory that cannot be searched is not an empty one */
+        rc = set_err(err, errlen, "%s: cannot open %s: %s", shown, CKPT_INDEX_NAME, strerror(errno));
     } else {
         char *single = xasprintf("%s/%s", c->dir, CKPT_SINGLE_NAME);
         rc = stat(single, &sb) == 0
                  ? add_shard(c, CKPT_SINGLE_NAME, fl, err, errlen)
+             : errno != ENOENT
+                 ? set_err(err, errlen, "%s: cannot open %s: %s", shown, CKPT_SINGLE_NAME, strerror(errno))
                  : set_err(err, errlen, "%s: no %s or %s in this directory", shown, CKPT_INDEX_NAME,
                            CKPT_SINGLE_NAME);
         free(single);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mxfp4.h"
+#include "text.h"
 #include "util.h"
 
 #define SLOTS 2 /* one being read while the other is computed on */
@@ -173,7 +174,7 @@ static int run_reads(engine *e)
         if (ckpt_read(r->c, r->t, r->offset, r->dst, r->len, err, sizeof err) < 0) {
 #pragma omp critical(engine_read_error)
             if (!failed) {
-                snprintf(e->err, e->errlen, "%s", err);
+                text_side_error(e->err, e->errlen, r->c == e->src ? "SRC" : "DST", ckpt_path(r->c), err);
 #pragma omp atomic write
                 failed = 1;
             }

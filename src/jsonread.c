@@ -618,15 +618,12 @@ cJSON *jsonread_load(const char *path, const char *display, char *err, size_t er
     }
     size_t len = (size_t)sb.st_size;
     char *text = xmalloc(len + 1);
-    ssize_t got = util_pread_full(fd, text, len, 0);
-    int saved = errno;
+    int got = util_pread_exact(fd, text, len, 0, why, sizeof why);
     close(fd);
     cJSON *root = NULL;
     jsonread_error e;
     if (got < 0)
-        snprintf(err, errlen, "%s: read failed: %s", shown, strerror(saved));
-    else if ((size_t)got != len)
-        snprintf(err, errlen, "%s: file ended early (read %zd of %zu bytes)", shown, got, len);
+        snprintf(err, errlen, "%s: %s", shown, why);
     else if (!(root = jsonread_parse(text, len, JSONREAD_FILE_DEPTH, &e)))
         jsonread_format_error(&e, display, err, errlen);
     free(text);

@@ -305,8 +305,12 @@ int st_open(const char *path, const char *display, st_file **out, char *err, siz
     int rc = -1;
     char *header = NULL;
     uint64_t size = (uint64_t)sb.st_size;
-    if (size < 8 || util_pread_full(fd, lenbuf, 8, 0) != 8) {
+    if (size < 8) {
         fail(err, errlen, display, NULL, "file is shorter than the 8-byte header length");
+        goto done;
+    }
+    if (util_pread_exact(fd, lenbuf, 8, 0, why, sizeof why) < 0) {
+        fail(err, errlen, display, NULL, "the 8-byte header length: %s", why);
         goto done;
     }
     uint64_t n = 0;
@@ -323,8 +327,8 @@ int st_open(const char *path, const char *display, st_file **out, char *err, siz
         goto done;
     }
     header = xmalloc((size_t)n + 1);
-    if (util_pread_full(fd, header, (size_t)n, 8) != (ssize_t)n) {
-        fail(err, errlen, display, NULL, "file ended early while reading the header");
+    if (util_pread_exact(fd, header, (size_t)n, 8, why, sizeof why) < 0) {
+        fail(err, errlen, display, NULL, "the header: %s", why);
         goto done;
     }
     if (st_parse_header(header, (size_t)n, size - 8 - n, display, out, err, errlen) == 0) {
@@ -409,12 +413,8 @@ int st_read(const st_file *f, const st_tensor *t, uint64_t offset, void *buf, si
                     len, (unsigned long long)offset);
     if (f->fd < 0)
         return fail(err, errlen, f->display, t->name, "no file to read from");
-    ssize_t got = util_pread_full(f->fd, buf, len, f->data_start + t->begin + offset);
-    if (got < 0)
-        return fail(err, errlen, f->display, t->name, "read failed: %s", strerror(errno));
-    if ((size_t)got < len)
-        return fail(err, errlen, f->display, t->name,
-                    "file ended early (read %zd of %zu bytes at data offset %llu)", got, len,
-                    (unsigned long long)(t->begin + offset));
+    char why[UTIL_WHY_LEN];
+    if (util_pread_exact(f->fd, buf, len, f->data_start + t->begin + offset, why, sizeof why) < 0)
+        return fail(err, errlen, f->display, t->name, "%s", why);
     return 0;
 }

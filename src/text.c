@@ -180,6 +180,14 @@ char *text_json_escape_controls(const char *json)
     return out;
 }
 
+void text_side_error(char *err, size_t errlen, const char *side, const char *path, const char *why)
+{
+    char shown[256];
+    char *copy = xstrdup(why); /* why may live in err */
+    snprintf(err, errlen, "%s '%s': %s", side, text_escape(path, shown, sizeof shown), copy);
+    free(copy);
+}
+
 char *text_shape(const uint64_t *shape, int rank, char *out, size_t outlen)
 {
     size_t o = 0;

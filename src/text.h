@@ -57,6 +57,11 @@ cJSON *text_json_string(const char *s);
  * document, a terminal or an editor showing it sees no raw controls. */
 char *text_json_escape_controls(const char *json);
 
+/* The message of a fault in one checkpoint of a verify, written the same
+ * way everywhere: "SIDE 'PATH': WHY" (side "SRC" or "DST", path escaped;
+ * why already escaped by whoever wrote it). */
+void text_side_error(char *err, size_t errlen, const char *side, const char *path, const char *why);
+
 /* "[3, 192, 320]" into out; returns out. */
 char *text_shape(const uint64_t *shape, int rank, char *out, size_t outlen);
 

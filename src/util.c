@@ -86,6 +86,8 @@ int util_open_regular(const char *path, struct stat *sb, char *why, size_t whyle
         snprintf(why, whylen, "cannot open: %s", strerror(errno));
     } else if (!S_ISREG(sb->st_mode)) {
         snprintf(why, whylen, "not a regular file");
+        close(fd);
+        return UTIL_NOT_REGULAR;
     } else if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         snprintf(why, whylen, "cannot open: %s", strerror(errno));
     } else {
@@ -96,18 +98,24 @@ int util_open_regular(const char *path, struct stat *sb, char *why, size_t whyle
     return -1;
 }
 
-ssize_t util_pread_full(int fd, void *buf, size_t len, uint64_t off)
+int util_pread_exact(int fd, void *buf, size_t len, uint64_t off, char *why, size_t whylen)
 {
     size_t got = 0;
     while (got < len) {
         ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (n < 0) {
+            snprintf(why, whylen, "read failed at byte %llu: %s", (unsigned long long)(off + got),
+                     strerror(errno));
             return -1;
-        if (n == 0)
-            break;
+        }
+        if (n == 0) {
+            snprintf(why, whylen, "file ended early at byte %llu (%zu bytes wanted from byte %llu)",
+                     (unsigned long long)(off + got), len, (unsigned long long)off);
+            return -1;
+        }
         got += (size_t)n;
     }
-    return (ssize_t)got;
+    return 0;
 }

@@ -27,15 +27,21 @@ double util_now_seconds(void);
 /* Opens path read-only (O_CLOEXEC) when it is a regular file. The open itself
  * is O_NONBLOCK, so a FIFO or a device planted in a checkpoint is refused
  * instead of blocking until a writer comes; O_NONBLOCK is cleared again once
- * fstat has shown a regular file. Returns the descriptor with *sb filled, or
- * -1 with why set to "not a regular file" or "cannot open: <strerror>"
- * (UTIL_WHY_LEN bytes hold either). */
+ * fstat has shown a regular file. Returns the descriptor with *sb filled;
+ * UTIL_NOT_REGULAR with why "not a regular file" (a finding for some
+ * callers); or -1 with why "cannot open: <strerror>" (UTIL_WHY_LEN bytes hold
+ * either, and any message of util_pread_exact). */
 #define UTIL_WHY_LEN 128
+#define UTIL_NOT_REGULAR (-2)
 int util_open_regular(const char *path, struct stat *sb, char *why, size_t whylen);
 
-/* pread until len bytes are in buf, retrying short reads and EINTR. Returns
- * the bytes read (fewer than len only at end of file), or -1 on error. */
-ssize_t util_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* Exactly len bytes at off into buf, retrying short reads and EINTR: the one
+ * way files are read, so that every caller names a fault the same way.
+ * Returns 0, or -1 with why telling the two faults apart: "read failed at
+ * byte B: <strerror>" (EIO, ENOMEM, ...), or "file ended early at byte B (N
+ * bytes wanted from byte O)" when the file is shorter than the caller was
+ * told (by fstat or a header); never a short read taken for the whole. */
+int util_pread_exact(int fd, void *buf, size_t len, uint64_t off, char *why, size_t whylen);
 
 /* Checked arithmetic: false on overflow, result untouched then. */
 static inline bool ckd_add_u64(uint64_t *r, uint64_t a, uint64_t b)

@@ -2,6 +2,7 @@
  * converted checkpoint against its source (SPEC §3). */
 #include "verify.h"
 
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -46,38 +47,113 @@ typedef struct {
 
 typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR } copy_state;
 
-/* Compares DST's copy b with the source's a (which exists). Only regular
- * files are read, and they are opened so that a FIFO or a device (planted, or
- * swapped in after a check) is refused instead of blocking or never ending. */
-static copy_state compare_copy(const char *a, const char *b)
+/* One side of a copied file: SRC's or DST's copy of `name`. */
+typedef struct {
+    const char *side, *name;
+    const char *root; /* the checkpoint as given on the command line */
+    char *path;
+    int fd;
+    struct stat sb;
+} copy_side;
+
+static int copy_fault(const copy_side *f, const char *why, char *err, size_t errlen)
 {
-    struct stat sa, sb;
-    char why[UTIL_WHY_LEN];
-    if (stat(b, &sb) < 0)
-        return COPY_MISSING;
-    int fa = util_open_regular(a, &sa, why, sizeof why);
-    int fb = fa < 0 ? -1 : util_open_regular(b, &sb, why, sizeof why);
-    copy_state state = fa < 0 || fb < 0 ? COPY_NOT_REGULAR
-                       : sa.st_size != sb.st_size ? COPY_DIFFERENT
-                                                  : COPY_SAME;
-    char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK);
-    for (uint64_t off = 0; state == COPY_SAME && off < (uint64_t)sa.st_size; off += COPY_CHUNK) {
-        ssize_t na = util_pread_full(fa, ba, COPY_CHUNK, off), nb = util_pread_full(fb, bb, COPY_CHUNK, off);
-        if (na < 0 || na != nb || memcmp(ba, bb, (size_t)na) != 0)
-            state = COPY_DIFFERENT;
-        else if (na < (ssize_t)COPY_CHUNK)
-            break;
-    }
-    if (fa >= 0)
-        close(fa);
-    if (fb >= 0)
-        close(fb);
-    free(ba);
-    free(bb);
-    return state;
+    char shown[SHOWN], what[ST_ERR_LEN];
+    snprintf(what, sizeof what, "%s: %s", text_escape(f->name, shown, sizeof shown), why);
+    text_side_error(err, errlen, f->side, f->root, what);
+    return -1;
 }
 
-static void check_copied_files(const vctx *c)
+/* Whether f exists: lstat for the source's (any entry there is compared),
+ * stat for DST's (a dangling link there is a missing copy). 0 with *found
+ * set, or -1 with err set when that cannot be told (a search permission). */
+static int copy_exists(const copy_side *f, bool follow, bool *found, char *err, size_t errlen)
+{
+    struct stat sb;
+    *found = (follow ? stat(f->path, &sb) : lstat(f->path, &sb)) == 0;
+    if (*found || errno == ENOENT)
+        return 0;
+    char why[UTIL_WHY_LEN];
+    snprintf(why, sizeof why, "cannot open: %s", strerror(errno));
+    return copy_fault(f, why, err, errlen);
+}
+
+/* Opens f: 0 with f->fd >= 0, or f->fd = -1 when it is not a regular file
+ * (a finding); -1 with err set when it cannot be opened (exit 2). Only
+ * regular files are read, and they are opened so that a FIFO or a device
+ * (planted, or swapped in after a check) is refused instead of blocking or
+ * never ending. */
+static int copy_open(copy_side *f, char *err, size_t errlen)
+{
+    char why[UTIL_WHY_LEN];
+    int fd = util_open_regular(f->path, &f->sb, why, sizeof why);
+    if (fd == -1)
+        return copy_fault(f, why, err, errlen);
+    f->fd = fd == UTIL_NOT_REGULAR ? -1 : fd;
+    return 0;
+}
+
+/* Compares the two open copies byte for byte, reading exactly the size fstat
+ * gave, so that a read fault or a file that shrank is an error, not a
+ * difference. */
+static int copy_compare(const copy_side *a, const copy_side *b, copy_state *state, char *err,
+                        size_t errlen)
+{
+    *state = a->sb.st_size != b->sb.st_size ? COPY_DIFFERENT : COPY_SAME;
+    char *ba = xmalloc(COPY_CHUNK), *bb = xmalloc(COPY_CHUNK), why[UTIL_WHY_LEN];
+    int rc = 0;
+    uint64_t size = (uint64_t)a->sb.st_size;
+    for (uint64_t off = 0; *state == COPY_SAME && rc == 0 && off < size; off += COPY_CHUNK) {
+        size_t n = size - off < COPY_CHUNK ? (size_t)(size - off) : COPY_CHUNK;
+        if (util_pread_exact(a->fd, ba, n, off, why, sizeof why) < 0)
+            rc = copy_fault(a, why, err, errlen);
+        else if (util_pread_exact(b->fd, bb, n, off, why, sizeof why) < 0)
+            rc = copy_fault(b, why, err, errlen);
+        else if (memcmp(ba, bb, n) != 0)
+            *state = COPY_DIFFERENT;
+    }
+    free(ba);
+    free(bb);
+    return rc;
+}
+
+static int open_and_compare(copy_side *a, copy_side *b, copy_state *state, char *err, size_t errlen)
+{
+    if (copy_open(a, err, errlen) < 0 || (a->fd >= 0 && copy_open(b, err, errlen) < 0))
+        return -1;
+    if (a->fd < 0 || b->fd < 0) {
+        *state = COPY_NOT_REGULAR;
+        return 0;
+    }
+    return copy_compare(a, b, state, err, errlen);
+}
+
+/* The state of DST's copy of `name` against the source's (COPY_SAME when
+ * the source has none), or -1 with err naming the side, the file and the
+ * fault when either cannot be read. */
+static int compare_copy(const vctx *c, const char *name, copy_state *state, char *err, size_t errlen)
+{
+    copy_side a = {"SRC", name, c->o->src, xasprintf("%s/%s", ckpt_dir(c->src), name), -1, {0}};
+    copy_side b = {"DST", name, c->o->dst, xasprintf("%s/%s", ckpt_dir(c->dst), name), -1, {0}};
+    bool in_src = false, in_dst = false;
+    *state = COPY_SAME;
+    int rc = copy_exists(&a, false, &in_src, err, errlen);
+    if (rc == 0 && in_src)
+        rc = copy_exists(&b, true, &in_dst, err, errlen);
+    if (rc == 0 && in_src && !in_dst)
+        *state = COPY_MISSING;
+    else if (rc == 0 && in_src)
+        rc = open_and_compare(&a, &b, state, err, errlen);
+    if (a.fd >= 0)
+        close(a.fd);
+    if (b.fd >= 0)
+        close(b.fd);
+    free(a.path);
+    free(b.path);
+    return rc;
+}
+
+static int check_copied_files(const vctx *c, char *err, size_t errlen)
 {
     static const char *const what[] = {
         [COPY_DIFFERENT] = "differs from the source's copy",
@@ -85,18 +161,16 @@ static void check_copied_files(const vctx *c)
         [COPY_NOT_REGULAR] = "is not a regular file on both sides",
     };
     if (!ckpt_is_dir(c->src) || !ckpt_is_dir(c->dst))
-        return;
+        return 0;
     for (size_t i = 0; i < sizeof copied_files / sizeof copied_files[0]; i++) {
-        char *a = xasprintf("%s/%s", ckpt_dir(c->src), copied_files[i]);
-        char *b = xasprintf("%s/%s", ckpt_dir(c->dst), copied_files[i]);
-        struct stat st;
-        copy_state state = lstat(a, &st) == 0 ? compare_copy(a, b) : COPY_SAME;
+        copy_state state;
+        if (compare_copy(c, copied_files[i], &state, err, errlen) < 0)
+            return -1;
         if (state != COPY_SAME)
             findings_add(c->r->findings, FIND_FILES_COPIED, SEV_ERROR, NULL, copied_files[i], "%s %s",
                          copied_files[i], what[state]);
-        free(a);
-        free(b);
     }
+    return 0;
 }
 
 /* ---- planning ------------------------------------------------------------ */
@@ -454,12 +528,12 @@ static void copy_patterns(verify_result *r, const coverage *cv)
 static int run_checks(vctx *c, char *err, size_t errlen)
 {
     ckpt_check_quant_config(c->dst, c->r->findings);
-    check_copied_files(c);
+    if (check_copied_files(c, err, errlen) < 0)
+        return -1;
     char why[ST_ERR_LEN];
     coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings, why, sizeof why);
     if (!cv) {
-        char shown[SHOWN];
-        snprintf(err, errlen, "DST '%s': %s", text_escape(c->o->dst, shown, sizeof shown), why);
+        text_side_error(err, errlen, "DST", c->o->dst, why);
         return -1;
     }
     if (c->o->only && coverage_count(cv) == 0) { /* a typo in a CI gate must not pass */
@@ -495,11 +569,9 @@ static int run_checks(vctx *c, char *err, size_t errlen)
 static int open_side(const char *side, const char *path, ckpt **out, finding_list *fl, char *err,
                      size_t errlen)
 {
-    char why[ST_ERR_LEN];
-    if (ckpt_open(path, out, fl, why, sizeof why) == 0)
+    if (ckpt_open(path, out, fl, err, errlen) == 0)
         return 0;
-    char shown[256];
-    snprintf(err, errlen, "%s '%s': %s", side, text_escape(path, shown, sizeof shown), why);
+    text_side_error(err, errlen, side, path, err);
     return -1;
 }
 
