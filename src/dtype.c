@@ -7,7 +7,8 @@ static const struct dtype_traits traits[DT_COUNT] = {
     [DT_F6_E2M3] = {"F6_E2M3", 6}, [DT_F6_E3M2] = {"F6_E3M2", 6},
     [DT_U8] = {"U8", 8},           [DT_I8] = {"I8", 8},
     [DT_F8_E5M2] = {"F8_E5M2", 8}, [DT_F8_E4M3] = {"F8_E4M3", 8},
-    [DT_F8_E8M0] = {"F8_E8M0", 8}, [DT_I16] = {"I16", 16},
+    [DT_F8_E8M0] = {"F8_E8M0", 8}, [DT_F8_E4M3FNUZ] = {"F8_E4M3FNUZ", 8},
+    [DT_F8_E5M2FNUZ] = {"F8_E5M2FNUZ", 8}, [DT_I16] = {"I16", 16},
     [DT_U16] = {"U16", 16},        [DT_F16] = {"F16", 16},
     [DT_BF16] = {"BF16", 16},      [DT_I32] = {"I32", 32},
     [DT_U32] = {"U32", 32},        [DT_F32] = {"F32", 32},
@@ -34,6 +35,14 @@ bool dtype_from_name(const char *name, dtype_id *out)
         }
     }
     return false;
+}
+
+unsigned dtype_group_bytes(dtype_id id)
+{
+    unsigned bits = id < DT_COUNT ? traits[id].bits : 8, group = bits;
+    while (group % 8 != 0) /* lcm(bits, 8) */
+        group += bits;
+    return group / 8;
 }
 
 bool dtype_bytes(dtype_id id, uint64_t numel, uint64_t *bytes)

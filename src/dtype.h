@@ -2,7 +2,9 @@
  *
  * Every size or name of a dtype in the program comes from here. Sizes are in
  * bits because the reference implementation also accepts sub-byte types
- * (F4, F6_*): a tensor's byte length is numel * bits / 8 and must be whole. */
+ * (F4, F6_*): a tensor's byte length is numel * bits / 8 and must be whole.
+ * The list is every name the reference implementation accepts (SPEC §1): a
+ * checkpoint with a dtype we do not know is unreadable. */
 #ifndef MXC_DTYPE_H
 #define MXC_DTYPE_H
 
@@ -11,7 +13,7 @@
 
 typedef enum {
     DT_BOOL, DT_F4, DT_F6_E2M3, DT_F6_E3M2, DT_U8, DT_I8, DT_F8_E5M2, DT_F8_E4M3,
-    DT_F8_E8M0, DT_I16, DT_U16, DT_F16, DT_BF16, DT_I32, DT_U32, DT_F32, DT_C64,
+    DT_F8_E8M0, DT_F8_E4M3FNUZ, DT_F8_E5M2FNUZ, DT_I16, DT_U16, DT_F16, DT_BF16, DT_I32, DT_U32, DT_F32, DT_C64,
     DT_F64, DT_I64, DT_U64,
     DT_COUNT
 } dtype_id;
@@ -29,6 +31,12 @@ const char *dtype_name(dtype_id id);
 
 /* Looks up an exact (case-sensitive) header name. Returns false if unknown. */
 bool dtype_from_name(const char *name, dtype_id *out);
+
+/* The fewest bytes that hold a whole number of elements: 1 for F4, 3 for
+ * F6_* (four elements), the element size otherwise. Sub-byte elements are
+ * packed from the least significant bit of each byte up, as E2M1 codes are
+ * (element 2i in the low nibble). */
+unsigned dtype_group_bytes(dtype_id id);
 
 /* Byte length of numel elements into *bytes. Returns false on overflow or when
  * the length is not a whole number of bytes (sub-byte dtypes). */

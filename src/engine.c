@@ -91,8 +91,8 @@ static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
         engine_item *it = &e->items[i];
         if (it->kind == ENGINE_KEPT) {
             /* whole elements per job, so each is compared in one piece */
-            uint64_t esize = dtype_traits(it->src->t->dtype)->bits / 8;
-            uint64_t step = esize > 1 && budget >= esize ? budget - budget % esize : budget;
+            uint64_t unit = dtype_group_bytes(it->src->t->dtype);
+            uint64_t step = budget >= unit ? budget - budget % unit : unit;
             uint64_t len = it->src->t->end - it->src->t->begin, off = 0;
             do { /* a zero-length tensor still gets its (empty) job */
                 uint64_t part = len - off < step ? len - off : step;
@@ -356,6 +356,26 @@ static bool kept_equal(dtype_id dt, const uint8_t *src, const uint8_t *dst, uint
  * every element is equal (the non-finite ones are only counted). When the
  * bytes differ, floating-point tensors get statistics so the report says how
  * far off they are; other dtypes get the count of differing elements. */
+/* Sub-byte elements that differ in len bytes (a whole number of
+ * dtype_group_bytes, so no element is split): element k is bits
+ * [k*bits, (k+1)*bits), counted from the least significant bit up. */
+static uint64_t packed_elements_differing(const uint8_t *a, const uint8_t *b, uint64_t len,
+                                          unsigned bits)
+{
+    uint64_t n = 0, last = UINT64_MAX;
+    for (uint64_t i = 0; i < len; i++) {
+        unsigned x = a[i] ^ b[i];
+        for (unsigned bit = 0; x; bit++, x >>= 1) {
+            uint64_t k = (i * 8 + bit) / bits;
+            if ((x & 1) && k != last) {
+                n++;
+                last = k;
+            }
+        }
+    }
+    return n;
+}
+
 static void compute_kept(engine_item *it, const job *j, const slot *sl)
 {
     dtype_id dt = it->src->t->dtype;
@@ -363,7 +383,8 @@ static void compute_kept(engine_item *it, const job *j, const slot *sl)
     uint64_t count = esize ? j->len / esize : 0;
     double a, b;
     const uint8_t *src = sl->src, *dst = sl->dst_a;
-    if (count && !kept_value(dt, src, 0, &a))
+    /* sub-byte dtypes have no float values (kept_value reads nothing then) */
+    if ((count || !esize) && !kept_value(dt, src, 0, &a))
         it->values = false;
     uint64_t nonfinite;
     if (kept_equal(dt, src, dst, j->len, esize > 0 && it->values ? esize : 0, &nonfinite)) {
@@ -373,8 +394,8 @@ static void compute_kept(engine_item *it, const job *j, const slot *sl)
         return;
     }
     it->identical = false;
-    if (!esize) { /* sub-byte elements: only the bytes can be told apart */
-        it->elems_differing += j->len;
+    if (!esize) {
+        it->elems_differing += packed_elements_differing(src, dst, j->len, dtype_traits(dt)->bits);
         return;
     }
     for (uint64_t i = 0; i < count; i++) {

@@ -101,11 +101,6 @@ static int parse_offsets(const parse_ctx *c, const char *name, const cJSON *offs
         return fail(c->err, c->errlen, c->display, name,
                     "data_offsets end < begin (%llu < %llu)", (unsigned long long)t->end,
                     (unsigned long long)t->begin);
-    if (t->end > c->data_len)
-        return fail(c->err, c->errlen, c->display, name,
-                    "data_offsets [%llu, %llu] outside the data buffer (%llu bytes)",
-                    (unsigned long long)t->begin, (unsigned long long)t->end,
-                    (unsigned long long)c->data_len);
     uint64_t bytes;
     if (!dtype_bytes(t->dtype, t->numel, &bytes))
         return fail(c->err, c->errlen, c->display, name,
@@ -188,6 +183,16 @@ static int cmp_tensor_offset(const void *a, const void *b)
  * end of the buffer. */
 static int check_tiling(const parse_ctx *c, const st_file *f)
 {
+    /* checked here, after the names: a tensor given twice is that fault,
+     * whichever of its entries lies outside */
+    for (size_t i = 0; i < f->count; i++) {
+        const st_tensor *t = &f->tensors[i];
+        if (t->end > c->data_len)
+            return fail(c->err, c->errlen, c->display, t->name,
+                        "data_offsets [%llu, %llu] outside the data buffer (%llu bytes)",
+                        (unsigned long long)t->begin, (unsigned long long)t->end,
+                        (unsigned long long)c->data_len);
+    }
     const st_tensor **by_off = xmalloc((f->count ? f->count : 1) * sizeof *by_off);
     for (size_t i = 0; i < f->count; i++)
         by_off[i] = &f->tensors[i];

@@ -46,9 +46,14 @@ static const reason DUPLICATE_TENSOR = {
     "so two readers of one file would load different tensors (SPEC 1, Traps)",
     "duplicate tensor name"};
 static const reason DUPLICATE_KEY = {
-    "duplicate keys in a tensor entry or in __metadata__: the reference ignores repeated unknown "
-    "keys and keeps the last metadata value; which value is meant is ambiguous, so we refuse",
-    "duplicate key"};
+    "duplicate members in any object of the header (a tensor entry, __metadata__, an ignored "
+    "value): the reference ignores repeated unknown keys and keeps the last metadata value; "
+    "which value is meant is ambiguous, so the one JSON reader refuses them at every level",
+    "duplicate member"};
+static const reason LONG_NUMBER = {
+    "numbers longer than JSONREAD_MAX_NUMBER_LEN (63) characters: cJSON reads at most 63 "
+    "characters of a number; a valid header's integers have at most 16 digits",
+    "number longer than 63 characters"};
 static const reason ESCAPED_NUL = {
     "\\u0000 escapes: cJSON strings end at NUL, so a name, key or value holding one would be "
     "silently cut short (SPEC 1, Traps); no real checkpoint has one",
@@ -87,6 +92,9 @@ static const stricter_entry STRICTER[] = {
     {"dup-tensor-three.safetensors", &DUPLICATE_TENSOR},
     {"dup-key-ignored.safetensors", &DUPLICATE_KEY},
     {"dup-metadata-key.safetensors", &DUPLICATE_KEY},
+    {"dup-key-ignored-in-nested-object.safetensors", &DUPLICATE_KEY},
+    {"num-ok-long-frac-ignored.safetensors", &LONG_NUMBER},
+    {"num-ok-digits-300-ignored.safetensors", &LONG_NUMBER},
     {"esc-nul-in-name.safetensors", &ESCAPED_NUL},
     {"esc-nul-in-key.safetensors", &ESCAPED_NUL},
     {"esc-nul-in-ignored-value.safetensors", &ESCAPED_NUL},

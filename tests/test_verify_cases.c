@@ -191,6 +191,75 @@ static void test_kept_integer_modified(void **state)
     cJSON_Delete(j);
 }
 
+/* Every dtype the reference parser accepts (SPEC §1, written here apart from
+ * src/dtype.c): a kept tensor of it is read, compared byte for byte, passes
+ * when equal, and fails as kept.modified when one bit of its last byte
+ * differs (one element: bit 0 of the last byte belongs to the last element of
+ * every packing). The float dtypes report statistics, the others a count. */
+static const struct {
+    const char *name;
+    unsigned bits;
+    bool float_stats;
+} every_dtype[] = {
+    {"BOOL", 8, false},        {"U8", 8, false},           {"I8", 8, false},
+    {"F8_E5M2", 8, false},     {"F8_E4M3", 8, false},      {"F8_E8M0", 8, false},
+    {"F8_E4M3FNUZ", 8, false}, {"F8_E5M2FNUZ", 8, false},  {"I16", 16, false},
+    {"U16", 16, false},        {"F16", 16, true},          {"BF16", 16, true},
+    {"I32", 32, false},        {"U32", 32, false},         {"F32", 32, true},
+    {"C64", 64, false},        {"I64", 64, false},         {"U64", 64, false},
+    {"F64", 64, true},         {"F4", 4, false},           {"F6_E2M3", 6, false},
+    {"F6_E3M2", 6, false},
+};
+
+static void test_kept_every_dtype(void **state)
+{
+    enum { ELEMS = 8 };
+    for (size_t k = 0; k < sizeof every_dtype / sizeof every_dtype[0]; k++) {
+        dtype_id dt;
+        if (!dtype_from_name(every_dtype[k].name, &dt))
+            fail_msg("dtype %s is unknown", every_dtype[k].name);
+        size_t bytes = ELEMS * every_dtype[k].bits / 8;
+        uint8_t a[64], b[64];
+        for (size_t i = 0; i < bytes; i++)
+            a[i] = b[i] = (uint8_t)(0x21 + 3 * i); /* finite in every float format */
+        b[bytes - 1] ^= 0x01;
+        char dir[RUN_PATH_MAX], s[RUN_PATH_MAX], d[RUN_PATH_MAX], e[RUN_PATH_MAX];
+        assert_int_equal(run_join(dir, sizeof dir, *state, every_dtype[k].name), 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        mkckpt(s, dir, "src");
+        mkckpt(d, dir, "same");
+        mkckpt(e, dir, "changed");
+        const char *dirs[3] = {s, d, e};
+        for (int i = 0; i < 3; i++) {
+            stw_writer *w = stw_new();
+            assert_int_equal(stw_add(w, "keep", dt, 1, (uint64_t[]){ELEMS}, i == 2 ? b : a, err, sizeof err), 0);
+            write_single(dirs[i], w, i ? QUANT_CONFIG : NULL);
+            stw_free(w);
+        }
+        int status;
+        cJSON *j = verify_json(s, d, &status, NULL);
+        if (status != 0)
+            fail_msg("%s: identical kept tensor: exit %d", every_dtype[k].name, status);
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(tensor(j, "keep"), "status")->valuestring, "pass");
+        cJSON_Delete(j);
+        j = verify_json(s, e, &status, NULL);
+        if (status != 1)
+            fail_msg("%s: one bit changed: exit %d", every_dtype[k].name, status);
+        const cJSON *f = finding(j, "kept.modified");
+        assert_non_null(f);
+        const char *msg = cJSON_GetObjectItemCaseSensitive(f, "message")->valuestring;
+        char want[128];
+        if (every_dtype[k].float_stats)
+            snprintf(want, sizeof want, "'keep': kept tensor differs from the source (87.5%% of elements equal");
+        else
+            snprintf(want, sizeof want, "'keep': kept tensor differs from the source (1 elements of %s differ)",
+                     every_dtype[k].name);
+        if (!strstr(msg, want))
+            fail_msg("%s: message \"%s\" lacks \"%s\"", every_dtype[k].name, msg, want);
+        cJSON_Delete(j);
+    }
+}
+
 /* A slab budget that is not a multiple of the element size still compares
  * whole elements: 3 of 4 BF16 elements equal is 0.75. */
 static void test_kept_odd_slab_budget(void **state)
@@ -325,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_healthy_tensor_beyond_limits_is_not_diagnosed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mxfp4_source_rank1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_integer_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_every_dtype, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_odd_slab_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kept_f16_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_too_long_for_bounded_memory, setup, teardown),
