@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -39,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "runner.h"
 
 #define FIXTURE_SET "seedconv-small"
@@ -117,14 +119,40 @@ static int mxc(run_result *r, const char *first, ...)
     return rc;
 }
 
-/* The same with stdout redirected to the file `out` by a shell. */
+/* The same under `sh -c SCRIPT sh ARG BIN ARGS...`: the script redirects and
+ * execs "$@" after taking ARG from $1. */
+static int mxc_sh(run_result *r, const char *script, const char *arg, const char *first, va_list ap)
+{
+    const char *argv[MAX_ARGS + 2] = {"/bin/sh", "-c", script, "sh", arg, env_or_fail("MXC_BIN")};
+    return run_va(r, argv, 6, first, ap);
+}
+
+/* stdout redirected to the file `out`. */
 static int mxc_to(run_result *r, const char *out, const char *first, ...)
 {
-    const char *argv[MAX_ARGS + 2] = {"/bin/sh", "-c", "o=$1; shift; exec \"$@\" > \"$o\"", "sh", out,
-                                      env_or_fail("MXC_BIN")};
     va_list ap;
     va_start(ap, first);
-    int rc = run_va(r, argv, 6, first, ap);
+    int rc = mxc_sh(r, "o=$1; shift; exec \"$@\" > \"$o\"", out, first, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* stderr appended to the file `log`. */
+static int mxc_err_to(run_result *r, const char *log, const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    int rc = mxc_sh(r, "o=$1; shift; exec \"$@\" 2>> \"$o\"", log, first, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* stdout closed. */
+static int mxc_no_stdout(run_result *r, const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    int rc = mxc_sh(r, "shift; exec \"$@\" >&-", "-", first, ap);
     va_end(ap);
     return rc;
 }
@@ -293,6 +321,11 @@ static void test_report_to_null_device(void **state)
     rc = mxc(&r, "verify", SRC, DST, "--junit", null_path, "--quiet", NULL);
     if (rc != 0)
         fail_msg("--junit NULLDEV: exit %d\n%s", rc, r.err);
+    run_result_free(&r);
+    /* two reports to one device do not overwrite each other: not "the same file" */
+    rc = mxc(&r, "verify", SRC, DST, "--json", null_path, "--junit", null_path, "--quiet", NULL);
+    if (rc != 0)
+        fail_msg("--json NULLDEV --junit NULLDEV: exit %d\n%s", rc, r.err);
     run_result_free(&r);
     assert_char_device(null_path, NULL_MINOR);
     assert_int_equal(dir_entries(*state), 2); /* null and full: no temporary file */
@@ -707,6 +740,174 @@ static void test_help_stdout_full(void **state)
     run_result_free(&r);
 }
 
+/* A regular file that already is stderr (`2>> ci.log`): the report is
+ * appended through the descriptor, the log is not replaced behind the shell. */
+static void test_path_to_stderr_file(void **state)
+{
+    char log[RUN_PATH_MAX], link[RUN_PATH_MAX];
+    path_in(log, *state, "ci.log");
+    path_in(link, *state, "stderr-link");
+    assert_int_equal(run_write_file(log, "previous\n"), 0);
+    assert_int_equal(symlink("/proc/self/fd/2", link), 0);
+    struct stat before, after;
+    assert_int_equal(stat(log, &before), 0);
+    run_result r;
+    int rc = mxc_err_to(&r, log, "verify", SRC, DST, "--junit", link, "--quiet", NULL);
+    if (rc != 0)
+        fail_msg("--junit LINK-TO-STDERR: exit %d", rc);
+    run_result_free(&r);
+    assert_int_equal(stat(log, &after), 0);
+    assert_true(after.st_ino == before.st_ino);
+    char *text = slurp(log);
+    assert_true(strncmp(text, "previous\n", 9) == 0);
+    assert_junit_report(text + 9);
+    free(text);
+    assert_true(S_ISLNK(lmode(link)));
+}
+
+/* stdout closed: a report opened early must not take descriptor 1 (the
+ * summary would land in it); writing the summary is the error instead. */
+static void test_closed_stdout(void **state)
+{
+    char fifo[RUN_PATH_MAX], got[RUN_PATH_MAX];
+    path_in(fifo, *state, "fifo");
+    path_in(got, *state, "got");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t reader = start_reader(fifo, got);
+    run_result r;
+    int rc = mxc_no_stdout(&r, "verify", SRC, DST, "--json", fifo, "--no-progress", NULL);
+    if (rc != 2) {
+        kill(reader, SIGKILL);
+        waitpid(reader, NULL, 0);
+        fail_msg("--json FIFO >&-: exit %d, expected 2\nstderr: %s", rc, r.err);
+    }
+    assert_contains(r.err, "cannot write to standard output: Bad file descriptor");
+    run_result_free(&r);
+    reap_reader(reader);
+    char *text = slurp(got);
+    assert_json_report(text, strlen(text));
+    free(text);
+    /* nothing for stdout: nothing to fail */
+    assert_int_equal(mxc_no_stdout(&r, "verify", SRC, DST, "--quiet", NULL), 0);
+    run_result_free(&r);
+    rc = mxc_no_stdout(&r, "verify", SRC, DST, "--json", "-", NULL);
+    assert_int_equal(rc, 2);
+    assert_contains(r.err, "standard output");
+    run_result_free(&r);
+}
+
+/* A report replaced keeps the permission bits of the file it replaces (a
+ * private 0600 report does not become world-readable). */
+static void test_replace_keeps_mode(void **state)
+{
+    char path[RUN_PATH_MAX];
+    path_in(path, *state, "private.json");
+    assert_int_equal(run_write_file(path, "old\n"), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    run_result r;
+    assert_int_equal(mxc(&r, "verify", SRC, DST, "--json", path, "--quiet", NULL), 0);
+    run_result_free(&r);
+    assert_int_equal(lmode(path) & 07777, 0600);
+    char *text = slurp(path);
+    assert_json_report(text, strlen(text));
+    free(text);
+    assert_int_equal(dir_entries(*state), 1);
+}
+
+/* ---- the module itself --------------------------------------------------------- */
+
+/* A reader that went away: EPIPE reported, not death by SIGPIPE, and no
+ * SIGPIPE left pending. */
+static void test_reader_gone(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    char path[64], err[512] = "";
+    snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+    outfile *o;
+    assert_int_equal(outfile_resolve(path, &o, err, sizeof err), 0);
+    assert_null(outfile_real_path(o)); /* a pipe has no name */
+    assert_int_equal(outfile_open(o, err, sizeof err), 0);
+    close(p[0]);
+    assert_int_equal(outfile_commit(o, "{}\n", 3, err, sizeof err), -1);
+    assert_contains(err, "Broken pipe");
+    assert_contains(err, path);
+    sigset_t pending;
+    assert_int_equal(sigpending(&pending), 0);
+    assert_false(sigismember(&pending, SIGPIPE));
+    /* once only */
+    assert_int_equal(outfile_commit(o, "{}\n", 3, err, sizeof err), -1);
+    outfile_close(o);
+    close(p[1]);
+    outfile_close(NULL);
+}
+
+/* Same file: spellings, links, hard links, new files by directory + name;
+ * "-" with "-"; never two different names or a FIFO and a file. */
+static void test_same(void **state)
+{
+    const char *dir = *state;
+    char a[RUN_PATH_MAX], a2[RUN_PATH_MAX], b[RUN_PATH_MAX], n1[RUN_PATH_MAX], n2[RUN_PATH_MAX];
+    char sub[RUN_PATH_MAX], fifo[RUN_PATH_MAX], err[512];
+    path_in(a, dir, "a.json");
+    path_in(a2, dir, "./a.json");
+    path_in(b, dir, "b.json");
+    path_in(n1, dir, "new.json");
+    path_in(sub, dir, "sub");
+    path_in(n2, dir, "sub/../new.json");
+    path_in(fifo, dir, "fifo");
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(run_write_file(a, "a"), 0);
+    assert_int_equal(run_write_file(b, "b"), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {a, a2, b, n1, n2, fifo, "-", "-"};
+    outfile *o[8];
+    for (int i = 0; i < 8; i++)
+        if (outfile_resolve(paths[i], &o[i], err, sizeof err) != 0)
+            fail_msg("%s: %s", paths[i], err);
+    assert_true(outfile_same(o[0], o[1]));
+    assert_false(outfile_same(o[0], o[2]));
+    assert_true(outfile_same(o[3], o[4]));
+    assert_false(outfile_same(o[3], o[0]));
+    assert_false(outfile_same(o[5], o[0]));
+    assert_true(outfile_same(o[5], o[5]));
+    assert_true(outfile_same(o[6], o[7]));
+    assert_true(outfile_is_stdout(o[6]) && !outfile_is_stdout(o[0]));
+    assert_false(outfile_same(o[6], NULL));
+    for (int i = 0; i < 8; i++)
+        outfile_close(o[i]);
+}
+
+/* A write that fails half way (file size limit): the old file stays, no
+ * temporary file is left. */
+static void test_replace_fails_whole(void **state)
+{
+    char path[RUN_PATH_MAX], err[512];
+    path_in(path, *state, "r.json");
+    assert_int_equal(run_write_file(path, "old\n"), 0);
+    outfile *o;
+    assert_int_equal(outfile_resolve(path, &o, err, sizeof err), 0);
+    assert_int_equal(outfile_open(o, err, sizeof err), 0);
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    struct rlimit old, small = {64, 64};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = outfile_commit(o, big, sizeof big, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, -1);
+    assert_contains(err, "File too large");
+    outfile_close(o);
+    char *text = slurp(path);
+    assert_string_equal(text, "old\n");
+    free(text);
+    assert_int_equal(dir_entries(*state), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +931,12 @@ int main(void)
         cmocka_unit_test(test_verify_stdout_full),
         cmocka_unit_test(test_inspect_stdout_full),
         cmocka_unit_test(test_help_stdout_full),
+        cmocka_unit_test_setup_teardown(test_path_to_stderr_file, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_closed_stdout, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_keeps_mode, tmp_setup, tmp_teardown),
+        cmocka_unit_test(test_reader_gone),
+        cmocka_unit_test_setup_teardown(test_same, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_replace_fails_whole, tmp_setup, tmp_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
