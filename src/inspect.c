@@ -392,8 +392,8 @@ static int parse_args(int argc, char **argv, inspect_opts *o)
 
 /* Everything on stdout, every write checked: a full disk or a closed pipe is
  * exit 2, not a silent pass. */
-static int print(const inspect_opts *o, const ckpt *c, const finding_list *fl, const ckpt_logical *one,
-                 const uint64_t *hist)
+static int print_output(const inspect_opts *o, const ckpt *c, const finding_list *fl, const ckpt_logical *one,
+                        const uint64_t *hist)
 {
     outfile_text sink;
     FILE *out = outfile_text_open(&sink, STDOUT_FILENO);
@@ -441,7 +441,7 @@ static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
             return EXIT_INPUT;
         }
     }
-    return print(o, c, fl, one, hist);
+    return print_output(o, c, fl, one, hist);
 }
 
 int inspect_main(int argc, char **argv)

@@ -277,9 +277,11 @@ static int open_dir(outfile *o, char *err, size_t errlen)
     int fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return fail(o, err, errlen, "%s", strerror(errno));
-    char shown[SHOWN];
-    if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+    /* the real ids (this is no set-id program): the kernel's own check, which
+     * also sees a read-only mount (EROFS) */
+    if (faccessat(fd, ".", W_OK | X_OK, 0) < 0) {
         int e = errno;
+        char shown[SHOWN];
         close(fd);
         return fail(o, err, errlen, "directory '%s': %s", text_escape(o->dir, shown, sizeof shown), strerror(e));
     }

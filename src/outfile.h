@@ -81,8 +81,11 @@ bool outfile_same(const outfile *a, const outfile *b);
 int outfile_open(outfile *o, char *err, size_t errlen);
 
 /* Writes the len bytes of data as the whole output, once, after
- * outfile_open. Returns 0, or -1 with err (then a replaced file is as it was
- * and no temporary file is left; a stream may have taken part of the data). */
+ * outfile_open. Returns 0, or -1 with err: then a replaced file is as it was
+ * and no temporary file is left (one exception: when only the fsync of the
+ * directory after the rename failed, the new file is in place but may not
+ * survive a crash, and err says "syncing its directory"); a stream may have
+ * taken part of the data. */
 int outfile_commit(outfile *o, const char *data, size_t len, char *err, size_t errlen);
 
 /* Closes what outfile_open opened and frees o. outfile_close(NULL) is a no-op. */

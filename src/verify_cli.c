@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "report.h"
 #include "outfile.h"
+#include "report.h"
 #include "safetensors.h"
 #include "text.h"
 #include "verify.h"
@@ -180,9 +180,11 @@ static int run(const cli_opts *o, const reports *out)
     }
     int rc = verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
     bool report_on_stdout = outfile_is_stdout(out->json) || outfile_is_stdout(out->junit);
-    if (!o->quiet && !report_on_stdout && print_summary(r) < 0)
-        rc = EXIT_INPUT;
+    /* the files first: a reader of stdout that goes away (`| head`) ends the
+     * process by SIGPIPE, and the reports must be complete by then */
     if (write_reports(r, out) < 0)
+        rc = EXIT_INPUT;
+    if (!o->quiet && !report_on_stdout && print_summary(r) < 0)
         rc = EXIT_INPUT;
     verify_result_free(r);
     return rc;

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -369,23 +370,52 @@ static void test_symlink_to_device(void **state)
 
 /* ---- FIFOs and pipes -------------------------------------------------------- */
 
-/* A child that reads the FIFO at path to its end into the file out. */
+/* In the child: copies the FIFO (opened as in) to out until every writer
+ * has gone. A FIFO opened non-blocking reports no hang-up before its first
+ * writer came (Linux), so poll waits for the run instead of seeing EOF. */
+static void copy_fifo(int in, int out)
+{
+    char buf[65536];
+    for (;;) {
+        struct pollfd p = {.fd = in, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(1);
+        }
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n == 0)
+            _exit(0);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            _exit(1);
+        if (n > 0 && write(out, buf, (size_t)n) != n)
+            _exit(1);
+    }
+}
+
+/* A child that reads the FIFO at path to its end into the file out. It is a
+ * reader (the FIFO open'ed) by the time this returns, so the run under test
+ * finds it there. */
 static pid_t start_reader(const char *path, const char *out)
 {
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        close(ready[0]);
         alarm(READER_ALARM_S);
-        int in = open(path, O_RDONLY), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int in = open(path, O_RDONLY | O_NONBLOCK), o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (in < 0 || o < 0)
             _exit(1);
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(in, buf, sizeof buf)) > 0)
-            if (write(o, buf, (size_t)n) != n)
-                _exit(1);
-        _exit(n == 0 ? 0 : 1);
+        close(ready[1]); /* the parent reads EOF: go */
+        copy_fifo(in, o);
     }
+    close(ready[1]);
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    close(ready[0]);
     return pid;
 }
 
@@ -814,6 +844,24 @@ static void test_replace_keeps_mode(void **state)
     assert_int_equal(dir_entries(*state), 1);
 }
 
+/* A reader of stdout that goes away (`| head`) ends the run by SIGPIPE, as
+ * for any Unix tool; the report files are complete by then. */
+static void test_stdout_reader_gone(void **state)
+{
+    char json[RUN_PATH_MAX];
+    path_in(json, *state, "r.json");
+    const char *argv[] = {"bash", "-c", "\"$@\" | exit 0; exit ${PIPESTATUS[0]}", "bash", env_or_fail("MXC_BIN"),
+                          "verify", SRC, DST, "--json", json, "--no-progress", NULL};
+    run_result r;
+    int rc = run_argv(&r, argv, FIFO_TIMEOUT_S);
+    if (rc != 0 && rc != 128 + SIGPIPE)
+        fail_msg("verify | exit 0: status %d\nstderr: %s", rc, r.err);
+    run_result_free(&r);
+    char *text = slurp(json);
+    assert_json_report(text, strlen(text));
+    free(text);
+}
+
 /* ---- the module itself --------------------------------------------------------- */
 
 /* A reader that went away: EPIPE reported, not death by SIGPIPE, and no
@@ -934,6 +982,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_path_to_stderr_file, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_closed_stdout, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_replace_keeps_mode, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_stdout_reader_gone, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_reader_gone),
         cmocka_unit_test_setup_teardown(test_same, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_replace_fails_whole, tmp_setup, tmp_teardown),
