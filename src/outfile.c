@@ -23,6 +23,7 @@
 #define WHY_LEN 256
 
 typedef enum {
+    OF_NONE,    /* not resolved yet */
     OF_FD,      /* an inherited descriptor: 1 or 2, never closed here */
     OF_STREAM,  /* a FIFO or a character device, opened and written through */
     OF_REPLACE, /* a regular file (or none yet): temporary file + rename */
@@ -109,13 +110,13 @@ static void set_identity(outfile *o, const struct stat *sb)
 /* The real directory of o->real's file, or of path's when it is new. */
 static int resolve_dir(outfile *o, const char *path, char *err, size_t errlen)
 {
-    char *dir = util_dirname(path);
+    char *dir = util_dirname(path), shown[SHOWN];
     o->dir = realpath(dir, NULL);
     int e = errno;
+    int rc = o->dir ? 0 : fail(o, err, errlen, "directory '%s': %s", text_escape(dir, shown, sizeof shown),
+                               strerror(e));
     free(dir);
-    if (!o->dir)
-        return fail(o, err, errlen, "%s", strerror(e));
-    return 0;
+    return rc;
 }
 
 /* Nothing there yet: a new file in an existing directory. */
