@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "cli.h"
 #include "mxfp4.h"
+#include "outfile.h"
 #include "pattern.h"
 #include "text.h"
 #include "util.h"
@@ -99,15 +101,15 @@ static void check_config(const ckpt *c, finding_list *fl)
 
 /* ---- human output -------------------------------------------------------- */
 
-static void print_findings(const finding_list *fl)
+static void print_findings(FILE *out, const finding_list *fl)
 {
     for (size_t i = 0; i < findings_count(fl); i++) {
         const finding *f = findings_at(fl, i);
-        printf("%-5s [%s] %s\n", severity_name(f->sev), f->id, f->message);
+        fprintf(out, "%-5s [%s] %s\n", severity_name(f->sev), f->id, f->message);
     }
 }
 
-static void print_table(const ckpt *c)
+static void print_table(FILE *out, const ckpt *c)
 {
     int wname = 6;
     char buf[SHOWN];
@@ -115,7 +117,7 @@ static void print_table(const ckpt *c)
         int w = (int)strlen(text_escape(ckpt_logical_at(c, i)->name, buf, sizeof buf));
         wname = w > wname ? w : wname;
     }
-    printf("%-*s  %-7s  %-18s  %10s  %-32s  %-9s  %s\n", wname, "TENSOR", "DTYPE", "SHAPE", "BYTES",
+    fprintf(out, "%-*s  %-7s  %-18s  %10s  %-32s  %-9s  %s\n", wname, "TENSOR", "DTYPE", "SHAPE", "BYTES",
            "SHARD", "ROLE", "PATTERN");
     for (size_t i = 0; i < ckpt_logical_count(c); i++) {
         const ckpt_logical *lt = ckpt_logical_at(c, i);
@@ -131,7 +133,7 @@ static void print_table(const ckpt *c)
                      text_escape(shard_of(c, lt->scales), other, sizeof other));
         }
         const char *p = role_pattern(c, lt);
-        printf("%-*s  %-7s  %-18s  %10llu  %-32s  %-9s  %s\n", wname,
+        fprintf(out, "%-*s  %-7s  %-18s  %10llu  %-32s  %-9s  %s\n", wname,
                text_escape(lt->name, name, sizeof name), dtype_label(lt),
                text_shape(shape, lt->rank, shp, sizeof shp), (unsigned long long)lt->bytes, shard,
                lt->kind == LT_MXFP4 ? "quantized" : "kept",
@@ -139,7 +141,7 @@ static void print_table(const ckpt *c)
     }
 }
 
-static void print_summary(const ckpt *c, const finding_list *fl)
+static void print_summary(FILE *out, const ckpt *c, const finding_list *fl)
 {
     size_t quantized = 0;
     uint64_t bytes = ckpt_data_bytes(c);
@@ -147,69 +149,69 @@ static void print_summary(const ckpt *c, const finding_list *fl)
         quantized += ckpt_logical_at(c, i)->kind == LT_MXFP4;
     const ckpt_config *cfg = ckpt_get_config(c);
     char b[64], shown[SHOWN];
-    printf("\n%zu tensors (%zu quantized, %zu kept) in %zu shard%s, %s of tensor data\n",
+    fprintf(out, "\n%zu tensors (%zu quantized, %zu kept) in %zu shard%s, %s of tensor data\n",
            ckpt_logical_count(c), quantized, ckpt_logical_count(c) - quantized,
            ckpt_shard_count(c), ckpt_shard_count(c) == 1 ? "" : "s", text_bytes(bytes, b, sizeof b));
     if (cfg->has_quant)
-        printf("quantization_config: quant_method %s, %d modules_to_not_convert patterns\n",
+        fprintf(out, "quantization_config: quant_method %s, %d modules_to_not_convert patterns\n",
                cfg->quant_method ? text_escape(cfg->quant_method, shown, sizeof shown) : "(none)",
                cfg->n_not_convert);
     size_t errors = findings_count_sev(fl, SEV_ERROR), warnings = findings_count_sev(fl, SEV_WARN);
-    printf("%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings,
+    fprintf(out, "%zu error%s, %zu warning%s\n", errors, errors == 1 ? "" : "s", warnings,
            warnings == 1 ? "" : "s");
 }
 
-static void print_histogram(const uint64_t hist[256])
+static void print_histogram(FILE *out, const uint64_t hist[256])
 {
     uint64_t peak = 1;
     for (int b = 0; b < 256; b++)
         peak = hist[b] > peak ? hist[b] : peak;
-    printf("scale exponents (2^e):\n");
+    fprintf(out, "scale exponents (2^e):\n");
     for (int b = 0; b < 256; b++) {
         if (!hist[b])
             continue;
         int bar = (int)(40 * hist[b] / peak);
         if (b == MXFP4_SCALE_NAN)
-            printf("  %5s  %10llu  ", "NaN", (unsigned long long)hist[b]);
+            fprintf(out, "  %5s  %10llu  ", "NaN", (unsigned long long)hist[b]);
         else
-            printf("  %5d  %10llu  ", b - MXFP4_SCALE_BIAS, (unsigned long long)hist[b]);
+            fprintf(out, "  %5d  %10llu  ", b - MXFP4_SCALE_BIAS, (unsigned long long)hist[b]);
         for (int i = 0; i < bar || (i == 0 && hist[b]); i++)
-            putchar('#');
-        putchar('\n');
+            fputc('#', out);
+        fputc('\n', out);
     }
 }
 
-static void print_tensor_part(const ckpt *c, const char *label, const ckpt_tensor *ct)
+static void print_tensor_part(FILE *out, const ckpt *c, const char *label, const ckpt_tensor *ct)
 {
     char name[SHOWN], shard[SHOWN], shp[256];
-    printf("%-10s %s  %s %s  shard %s  data [%llu, %llu)\n", label,
+    fprintf(out, "%-10s %s  %s %s  shard %s  data [%llu, %llu)\n", label,
            text_escape(ct->t->name, name, sizeof name), dtype_name(ct->t->dtype),
            text_shape(ct->t->shape, ct->t->rank, shp, sizeof shp),
            text_escape(shard_of(c, ct), shard, sizeof shard), (unsigned long long)ct->t->begin,
            (unsigned long long)ct->t->end);
 }
 
-static void print_tensor(const ckpt *c, const ckpt_logical *lt, const uint64_t *hist)
+static void print_tensor(FILE *out, const ckpt *c, const ckpt_logical *lt, const uint64_t *hist)
 {
     char name[SHOWN], shp[256], pat[SHOWN];
     uint64_t shape[ST_MAX_RANK];
     source_shape(lt, shape);
     const char *p = role_pattern(c, lt);
-    printf("tensor     %s\n", text_escape(lt->name, name, sizeof name));
-    printf("dtype      %s\n", dtype_label(lt));
-    printf("shape      %s\n", text_shape(shape, lt->rank, shp, sizeof shp));
-    printf("bytes      %llu\n", (unsigned long long)lt->bytes);
-    printf("role       %s\n", lt->kind == LT_MXFP4 ? "quantized" : "kept");
-    printf("pattern    %s\n", p ? text_escape(p, pat, sizeof pat) : "-");
+    fprintf(out, "tensor     %s\n", text_escape(lt->name, name, sizeof name));
+    fprintf(out, "dtype      %s\n", dtype_label(lt));
+    fprintf(out, "shape      %s\n", text_shape(shape, lt->rank, shp, sizeof shp));
+    fprintf(out, "bytes      %llu\n", (unsigned long long)lt->bytes);
+    fprintf(out, "role       %s\n", lt->kind == LT_MXFP4 ? "quantized" : "kept");
+    fprintf(out, "pattern    %s\n", p ? text_escape(p, pat, sizeof pat) : "-");
     if (lt->kind == LT_PLAIN) {
-        print_tensor_part(c, "stored", lt->plain);
+        print_tensor_part(out, c, "stored", lt->plain);
         return;
     }
-    printf("stored     %s (rows of %llu blocks of %d)\n", text_shape(lt->shape, lt->rank, shp, sizeof shp),
+    fprintf(out, "stored     %s (rows of %llu blocks of %d)\n", text_shape(lt->shape, lt->rank, shp, sizeof shp),
            (unsigned long long)lt->groups, MXFP4_BLOCK_ELEMS);
-    print_tensor_part(c, "blocks", lt->blocks);
-    print_tensor_part(c, "scales", lt->scales);
-    print_histogram(hist);
+    print_tensor_part(out, c, "blocks", lt->blocks);
+    print_tensor_part(out, c, "scales", lt->scales);
+    print_histogram(out, hist);
 }
 
 /* ---- JSON output --------------------------------------------------------- */
@@ -301,8 +303,9 @@ static cJSON *json_findings(const finding_list *fl)
     return a;
 }
 
-static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical *one,
-                       const uint64_t *hist)
+/* Returns 0, or -1 when out of memory (said on stderr). */
+static int print_json(FILE *out, const ckpt *c, const finding_list *fl, const ckpt_logical *one,
+                      const uint64_t *hist)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "mxfp4-check/inspect/1");
@@ -347,12 +350,14 @@ static void print_json(const ckpt *c, const finding_list *fl, const ckpt_logical
     cJSON_Delete(root);
     if (!printed) {
         fputs("mxfp4-check: out of memory printing JSON\n", stderr);
-        return;
+        return -1;
     }
     char *text = text_json_escape_controls(printed);
     free(printed);
-    puts(text);
+    fputs(text, out);
+    fputc('\n', out);
     free(text);
+    return 0;
 }
 
 /* ---- command ------------------------------------------------------------- */
@@ -385,6 +390,33 @@ static int parse_args(int argc, char **argv, inspect_opts *o)
     return -1; /* go on */
 }
 
+/* Everything on stdout, every write checked: a full disk or a closed pipe is
+ * exit 2, not a silent pass. */
+static int print_output(const inspect_opts *o, const ckpt *c, const finding_list *fl, const ckpt_logical *one,
+                        const uint64_t *hist)
+{
+    outfile_text sink;
+    FILE *out = outfile_text_open(&sink, STDOUT_FILENO);
+    int rc = findings_count_sev(fl, SEV_ERROR) ? EXIT_POLICY : EXIT_PASS;
+    if (o->json) {
+        if (print_json(out, c, fl, one, one && one->kind == LT_MXFP4 ? hist : NULL) < 0)
+            rc = EXIT_INPUT;
+    } else {
+        if (one)
+            print_tensor(out, c, one, hist);
+        else
+            print_table(out, c);
+        print_summary(out, c, fl);
+        print_findings(out, fl);
+    }
+    char err[ST_ERR_LEN];
+    if (outfile_text_close(out, &sink, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        rc = EXIT_INPUT;
+    }
+    return rc;
+}
+
 static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
 {
     char err[ST_ERR_LEN], shown[SHOWN];
@@ -409,17 +441,7 @@ static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
             return EXIT_INPUT;
         }
     }
-    if (o->json)
-        print_json(c, fl, one, one && one->kind == LT_MXFP4 ? hist : NULL);
-    else {
-        if (one)
-            print_tensor(c, one, hist);
-        else
-            print_table(c);
-        print_summary(c, fl);
-        print_findings(fl);
-    }
-    return findings_count_sev(fl, SEV_ERROR) ? EXIT_POLICY : EXIT_PASS;
+    return print_output(o, c, fl, one, hist);
 }
 
 int inspect_main(int argc, char **argv)

@@ -1,10 +1,13 @@
 /* mxfp4-check: proves an MXFP4 checkpoint is a faithful conversion of its
- * BF16 source. main() only dispatches to the commands (cli.h). */
+ * BF16 source. main() dispatches to the commands (cli.h) and owns the
+ * standard streams: closed ones are guarded first, and whatever a command
+ * wrote to stdout is checked last (`> /dev/full` is exit 2, not a pass). */
 #include <stdio.h>
 #include <string.h>
 
 #include "backend.h"
 #include "cli.h"
+#include "outfile.h"
 #include "verify.h"
 
 static const char usage[] =
@@ -28,7 +31,7 @@ static void print_version(void)
         printf("backends: cpu (built without CUDA)\n");
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -49,4 +52,16 @@ int main(int argc, char **argv)
         return inspect_main(argc - 1, argv + 1);
     fprintf(stderr, "mxfp4-check: unknown command '%s'\n%s", cmd, usage);
     return EXIT_INPUT;
+}
+
+int main(int argc, char **argv)
+{
+    outfile_guard_std_fds();
+    int rc = dispatch(argc, argv);
+    char err[256];
+    if (outfile_flush_stdout(err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        rc = EXIT_INPUT;
+    }
+    return rc;
 }

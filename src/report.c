@@ -3,8 +3,6 @@
  * none of them. */
 #include "report.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -337,20 +335,6 @@ char *report_json_string(const verify_result *r)
 
 /* ---- writing files --------------------------------------------------------- */
 
-/* Directory part of path ("." when it has none). Caller frees. */
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    if (slash == path)
-        return xstrdup("/");
-    char *d = xmalloc((size_t)(slash - path) + 1);
-    memcpy(d, path, (size_t)(slash - path));
-    d[slash - path] = '\0';
-    return d;
-}
-
 /* The directory a checkpoint path stands for, resolved: itself, or the
  * directory of a single-file checkpoint. NULL when it cannot be resolved. */
 static char *checkpoint_root(const char *p)
@@ -359,7 +343,7 @@ static char *checkpoint_root(const char *p)
     struct stat st;
     if (!real || stat(real, &st) < 0 || S_ISDIR(st.st_mode))
         return real;
-    char *d = dir_of(real);
+    char *d = util_dirname(real);
     free(real);
     return d;
 }
@@ -372,126 +356,78 @@ static bool path_inside(const char *path, const char *root)
     return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
 }
 
-/* Nothing is ever written inside a checkpoint (SPEC §2). */
-static int check_target(const verify_result *r, const char *path, char *err, size_t errlen)
+/* Nothing is ever written inside a checkpoint (SPEC §2), wherever the path
+ * leads: "..", links to a directory or to a file. */
+static int refuse_inside(const outfile *o, const char *src, const char *dst, char *err, size_t errlen)
 {
-    char shown[SHOWN], root_shown[SHOWN];
-    text_escape(path, shown, sizeof shown);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-        snprintf(err, errlen, "cannot write report '%s': not a file name", shown);
-        return -1;
-    }
-    char *dir = dir_of(path), *real = realpath(dir, NULL);
-    free(dir);
-    if (!real) {
-        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(errno));
-        return -1;
-    }
-    const char *roots[2] = {r->src, r->dst}, *what[2] = {"source", "converted"};
+    const char *real = outfile_real_path(o);
+    const char *roots[2] = {src, dst}, *what[2] = {"source", "converted"};
     int rc = 0;
-    for (int i = 0; i < 2 && rc == 0; i++) {
+    for (int i = 0; i < 2 && rc == 0 && real; i++) {
         char *root = checkpoint_root(roots[i]);
         if (root && path_inside(real, root)) {
-            snprintf(err, errlen, "refusing to write report '%s' inside the %s checkpoint '%s'",
-                     shown, what[i], text_escape(roots[i], root_shown, sizeof root_shown));
+            char shown[SHOWN], root_shown[SHOWN], real_shown[SHOWN], via[SHOWN + 32] = "";
+            if (outfile_via_link(o))
+                snprintf(via, sizeof via, " (a link to '%s')", text_escape(real, real_shown, sizeof real_shown));
+            snprintf(err, errlen, "refusing to write report '%s'%s inside the %s checkpoint '%s'",
+                     text_escape(outfile_path(o), shown, sizeof shown), via, what[i],
+                     text_escape(roots[i], root_shown, sizeof root_shown));
             rc = -1;
         }
         free(root);
     }
-    free(real);
     return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int report_resolve_file(const char *path, const char *src, const char *dst, outfile **out, char *err,
+                        size_t errlen)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
+    *out = NULL;
+    outfile *o;
+    if (outfile_resolve(path, &o, err, errlen) < 0)
+        return -1;
+    if (refuse_inside(o, src, dst, err, errlen) < 0) {
+        outfile_close(o);
+        return -1;
     }
+    *out = o;
     return 0;
 }
 
-/* A new file gets the mode any other would: 0666 less the umask. */
-static mode_t file_mode(void)
-{
-    mode_t mask = umask(0);
-    umask(mask);
-    return 0666 & ~mask;
-}
-
-/* Whole or not at all: a temporary file beside the target, fsync, rename. */
-static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
+/* Writes text (NULL: out of memory making it) and frees it. */
+static int commit_text(outfile *o, char *text, char *err, size_t errlen)
 {
     char shown[SHOWN];
-    text_escape(path, shown, sizeof shown);
-    char *dir = dir_of(path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char *tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(errno));
-        free(tmp);
-        free(dir);
-        return -1;
-    }
-    int rc = 0;
-    if (fchmod(fd, file_mode()) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
-        rc = -1;
-    int saved = errno;
-    if (close(fd) < 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc == 0 && rename(tmp, path) < 0) {
-        rc = -1;
-        saved = errno;
-    }
-    if (rc < 0) {
-        unlink(tmp);
-        snprintf(err, errlen, "cannot write report '%s': %s", shown, strerror(saved));
-    } else {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { /* the rename itself survives a crash */
-            (void)fsync(dfd);
-            close(dfd);
-        }
-    }
-    free(tmp);
-    free(dir);
+    int rc = -1;
+    if (!text)
+        snprintf(err, errlen, "cannot write report '%s': out of memory",
+                 text_escape(outfile_path(o), shown, sizeof shown));
+    else
+        rc = outfile_commit(o, text, strlen(text), err, errlen);
+    free(text);
     return rc;
 }
 
-static int write_report(const verify_result *r, const char *path, const char *text, char *err,
-                        size_t errlen)
+int report_write_json_to(const verify_result *r, outfile *o, char *err, size_t errlen)
 {
-    if (!text) {
-        snprintf(err, errlen, "cannot write report: out of memory");
+    return commit_text(o, report_json_string(r), err, errlen);
+}
+
+typedef int (*report_writer)(const verify_result *r, outfile *o, char *err, size_t errlen);
+
+static int write_path(const verify_result *r, const char *path, report_writer to, char *err, size_t errlen)
+{
+    outfile *o;
+    if (report_resolve_file(path, r->src, r->dst, &o, err, errlen) < 0)
         return -1;
-    }
-    if (strcmp(path, "-") == 0) {
-        if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
-            snprintf(err, errlen, "cannot write report to stdout: %s", strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    if (check_target(r, path, err, errlen) < 0)
-        return -1;
-    return write_atomic(path, text, err, errlen);
+    int rc = outfile_open(o, err, errlen) < 0 ? -1 : to(r, o, err, errlen);
+    outfile_close(o);
+    return rc;
 }
 
 int report_write_json(const verify_result *r, const char *path, char *err, size_t errlen)
 {
-    char *text = report_json_string(r);
-    int rc = write_report(r, path, text, err, errlen);
-    free(text);
-    return rc;
+    return write_path(r, path, report_write_json_to, err, errlen);
 }
 
 /* ---- JUnit XML ------------------------------------------------------------- */
@@ -761,12 +697,14 @@ static char *junit_text(const verify_result *r)
     return out;
 }
 
+int report_write_junit_to(const verify_result *r, outfile *o, char *err, size_t errlen)
+{
+    return commit_text(o, junit_text(r), err, errlen);
+}
+
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen)
 {
-    char *text = junit_text(r);
-    int rc = write_report(r, path, text, err, errlen);
-    free(text);
-    return rc;
+    return write_path(r, path, report_write_junit_to, err, errlen);
 }
 
 /* ---- terminal ---------------------------------------------------------- */

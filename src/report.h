@@ -2,9 +2,11 @@
  * (SPEC §3, schema "mxfp4-check/verify/1"), JUnit XML for CI, and the
  * summary for a terminal.
  *
- * The writers only read the verify_result. Report files are written whole or
- * not at all (a temporary file in the target's directory, fsync, rename), and
- * never inside the checkpoints being verified (SPEC §2). JSON numbers are
+ * The writers only read the verify_result. Report files go through outfile.h:
+ * a file is written whole or not at all (a temporary file in the target's
+ * directory, fsync, rename), a FIFO or a device is written through, and
+ * nothing is written inside the checkpoints being verified (SPEC §2), wherever
+ * the path leads. JSON numbers are
  * printed so that they read back to the same double; JSON has no infinity or
  * NaN, so a non-finite statistic (snr_db of an exact tensor, excess when the
  * reference is exact and DST is not) is written as null. */
@@ -16,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "outfile.h"
 #include "verify.h"
 
 #define REPORT_SCHEMA "mxfp4-check/verify/1"
@@ -41,10 +44,23 @@ cJSON *report_json(const verify_result *r);
  * report shows no raw controls in a terminal or an editor. Caller frees. */
 char *report_json_string(const verify_result *r);
 
-/* Writes the JSON report to path ("-" is stdout). Returns 0, or -1 with err
- * naming the path and the reason: the path is inside SRC or DST, its
- * directory cannot be resolved, or writing failed (then no file is left
- * behind and an existing file at path is untouched). */
+/* Checks a report path before any work (SPEC §2): outfile_resolve, then a
+ * refusal when it leads inside SRC or DST (src and dst as given to verify; a
+ * single-file checkpoint stands for its directory). Opens nothing: the caller
+ * compares targets, then calls outfile_open. Returns 0 with *out (the
+ * caller's, outfile_close), or -1 with err naming the path and the reason. */
+int report_resolve_file(const char *path, const char *src, const char *dst, outfile **out, char *err,
+                        size_t errlen);
+
+/* The JSON report as the whole content of o (opened; outfile_commit).
+ * Returns 0, or -1 with err naming the path and the fault. */
+int report_write_json_to(const verify_result *r, outfile *o, char *err, size_t errlen);
+
+/* Writes the JSON report to path ("-" is stdout) in one go:
+ * report_resolve_file with r's src and dst, outfile_open,
+ * report_write_json_to. Returns 0, or -1 with err naming the path and the
+ * reason (then no file is left behind and an existing file at path is
+ * untouched). */
 int report_write_json(const verify_result *r, const char *path, char *err, size_t errlen);
 
 /* JUnit XML for CI: one testsuite "mxfp4-check verify"; a testcase per tensor
@@ -56,6 +72,9 @@ int report_write_json(const verify_result *r, const char *path, char *err, size_
  * exactly when some testcase fails. Same path rules and errors as
  * report_write_json. */
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen);
+
+/* The JUnit XML as the whole content of o, as report_write_json_to. */
+int report_write_junit_to(const verify_result *r, outfile *o, char *err, size_t errlen);
 
 /* The summary for people: header (SRC -> DST, backend, counts, bytes, time,
  * GB/s), the worst tensors (failures first, then by excess, then rel_l2; at

@@ -72,6 +72,19 @@ void xgrow(void *items_ptr, size_t *cap, size_t need, size_t sz)
     *cap = ncap;
 }
 
+char *util_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    char *d = xmalloc((size_t)(slash - path) + 1);
+    memcpy(d, path, (size_t)(slash - path));
+    d[slash - path] = '\0';
+    return d;
+}
+
 double util_now_seconds(void)
 {
     struct timespec ts;

@@ -21,6 +21,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Grows *items (of *cap elements of size sz) so that it holds at least need. */
 void xgrow(void *items_ptr, size_t *cap, size_t need, size_t sz);
 
+/* The directory part of path: "." when it has no slash, "/" for "/x".
+ * Caller frees. */
+char *util_dirname(const char *path);
+
 /* Seconds on the monotonic clock, for durations. */
 double util_now_seconds(void);
 

@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "outfile.h"
 #include "report.h"
 #include "safetensors.h"
+#include "text.h"
 #include "verify.h"
+
+#define SHOWN 512 /* an escaped path in a message */
 
 static const char usage[] =
     "usage: mxfp4-check verify SRC DST [--backend auto|cuda|cpu] [--json FILE|-]\n"
@@ -30,7 +34,9 @@ static const char usage[] =
     "  --no-progress   no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help      this help\n"
     "\n"
-    "Report files are written whole or not at all, and never inside SRC or DST.\n"
+    "Report files are written whole or not at all, and never inside SRC or DST;\n"
+    "a FIFO or a device (/dev/stdout, >(cmd)) is written through. Every output\n"
+    "path is checked before the work starts.\n"
     "Exit status: 0 pass, 1 the checkpoint violates the policy, 2 usage error or\n"
     "input that cannot be read or parsed.\n";
 
@@ -89,27 +95,110 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     return -1;
 }
 
+/* The reports asked for, resolved and opened before any work (SPEC §2). */
+typedef struct {
+    outfile *json, *junit;
+} reports;
+
+static int refuse_same(const cli_opts *o, const reports *out)
+{
+    if (!outfile_same(out->json, out->junit))
+        return 0;
+    if (outfile_is_stdout(out->json)) {
+        fprintf(stderr, "mxfp4-check verify: --json and --junit both write to standard output\n");
+    } else {
+        char a[SHOWN], b[SHOWN];
+        fprintf(stderr, "mxfp4-check verify: --json '%s' and --junit '%s' are the same file\n",
+                text_escape(o->json, a, sizeof a), text_escape(o->junit, b, sizeof b));
+    }
+    return -1;
+}
+
+/* Every path is resolved and compared before anything is opened, so a FIFO
+ * named twice is not opened at all. */
+static int open_reports(const cli_opts *o, reports *out)
+{
+    char err[ST_ERR_LEN];
+    const char *paths[2] = {o->json, o->junit};
+    outfile **files[2] = {&out->json, &out->junit};
+    for (int i = 0; i < 2; i++) {
+        if (paths[i] && report_resolve_file(paths[i], o->v.src, o->v.dst, files[i], err, sizeof err) < 0) {
+            fprintf(stderr, "mxfp4-check: %s\n", err);
+            return -1;
+        }
+    }
+    if (refuse_same(o, out) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (*files[i] && outfile_open(*files[i], err, sizeof err) < 0) {
+            fprintf(stderr, "mxfp4-check: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Both reports are attempted, so one that cannot be written costs CI the
+ * other one only when that fails too. */
+static int write_reports(const verify_result *r, const reports *out)
+{
+    char err[ST_ERR_LEN];
+    int rc = 0;
+    if (out->json && report_write_json_to(r, out->json, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        rc = -1;
+    }
+    if (out->junit && report_write_junit_to(r, out->junit, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* The summary for people on stdout, every write checked. */
+static int print_summary(const verify_result *r)
+{
+    bool color = report_use_color(stdout);
+    outfile_text sink;
+    FILE *out = outfile_text_open(&sink, STDOUT_FILENO);
+    report_print_human(r, out, color);
+    char err[ST_ERR_LEN];
+    if (outfile_text_close(out, &sink, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int run(const cli_opts *o, const reports *out)
+{
+    char err[ST_ERR_LEN];
+    verify_result *r;
+    if (verify_run(&o->v, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+        return EXIT_INPUT;
+    }
+    int rc = verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
+    bool report_on_stdout = outfile_is_stdout(out->json) || outfile_is_stdout(out->junit);
+    /* the files first: a reader of stdout that goes away (`| head`) ends the
+     * process by SIGPIPE, and the reports must be complete by then */
+    if (write_reports(r, out) < 0)
+        rc = EXIT_INPUT;
+    if (!o->quiet && !report_on_stdout && print_summary(r) < 0)
+        rc = EXIT_INPUT;
+    verify_result_free(r);
+    return rc;
+}
+
 int verify_main(int argc, char **argv)
 {
     cli_opts o = {.v = {.backend = "auto"}};
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    char err[ST_ERR_LEN];
-    verify_result *r;
-    if (verify_run(&o.v, &r, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
-        return EXIT_INPUT;
-    }
-    rc = verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
-    bool report_on_stdout = (o.json && strcmp(o.json, "-") == 0) || (o.junit && strcmp(o.junit, "-") == 0);
-    if (!o.quiet && !report_on_stdout)
-        report_print_human(r, stdout, report_use_color(stdout));
-    if ((o.json && report_write_json(r, o.json, err, sizeof err) < 0) ||
-        (o.junit && report_write_junit(r, o.junit, err, sizeof err) < 0)) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
-        rc = EXIT_INPUT;
-    }
-    verify_result_free(r);
+    reports out = {0};
+    rc = open_reports(&o, &out) < 0 ? EXIT_INPUT : run(&o, &out);
+    outfile_close(out.json);
+    outfile_close(out.junit);
     return rc;
 }
