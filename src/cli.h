@@ -6,6 +6,8 @@
 #ifndef MXC_CLI_H
 #define MXC_CLI_H
 
+#include <getopt.h>
+
 enum {
     EXIT_PASS = 0,   /* checks passed */
     EXIT_POLICY = 1, /* the checkpoint violates the policy */
@@ -13,5 +15,16 @@ enum {
 };
 
 int inspect_main(int argc, char **argv);
+
+/* A usage error, always one line on stderr: "mxfp4-check CMD: MESSAGE (try
+ * 'mxfp4-check CMD --help')" (cmd NULL for the top level). The message must
+ * hold escaped text only. Returns EXIT_INPUT. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* getopt_long for a command, without getopt's own messages (they echo argv
+ * raw, escape sequences and all): an unknown option or a missing argument is
+ * reported with cli_usage_error, escaped, and '?' returned. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const char *cmd);
 
 #endif

@@ -372,20 +372,18 @@ static int parse_args(int argc, char **argv, inspect_opts *o)
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "h", longopts, "inspect")) != -1) {
         switch (ch) {
         case 'j': o->json = true; break;
         case 't': o->tensor = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return EXIT_INPUT;
+        default: return EXIT_INPUT; /* cli_getopt said why */
         }
         if (ch == 'h')
             return 0;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "mxfp4-check inspect: expected one PATH\n%s", usage);
-        return EXIT_INPUT;
-    }
+    if (optind != argc - 1)
+        return cli_usage_error("inspect", "expected one PATH");
     o->path = argv[optind];
     return -1; /* go on */
 }

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "outfile.h"
+#include "text.h"
 #include "verify.h"
 
 static const char usage[] =
@@ -33,10 +34,8 @@ static void print_version(void)
 
 static int dispatch(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return EXIT_INPUT;
-    }
+    if (argc < 2)
+        return cli_usage_error(NULL, "expected a command");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
@@ -50,8 +49,8 @@ static int dispatch(int argc, char **argv)
         return verify_main(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return inspect_main(argc - 1, argv + 1);
-    fprintf(stderr, "mxfp4-check: unknown command '%s'\n%s", cmd, usage);
-    return EXIT_INPUT;
+    char shown[256];
+    return cli_usage_error(NULL, "unknown command '%s'", text_escape(cmd, shown, sizeof shown));
 }
 
 int main(int argc, char **argv)

@@ -68,7 +68,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     bool progress = true;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, "hq", longopts, "verify")) != -1) {
         switch (ch) {
         case 'b': o->v.backend = optarg; break;
         case 'j': o->json = optarg; break;
@@ -80,15 +80,12 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 't':
             if (parse_threads(optarg, &o->v.threads) == 0)
                 break;
-            fprintf(stderr, "mxfp4-check verify: --threads wants a number from 1 to 4096\n");
-            return EXIT_INPUT;
-        default: fputs(usage, stderr); return EXIT_INPUT;
+            return cli_usage_error("verify", "--threads wants a number from 1 to 4096");
+        default: return EXIT_INPUT; /* cli_getopt said why */
         }
     }
-    if (optind != argc - 2) {
-        fprintf(stderr, "mxfp4-check verify: expected SRC and DST\n%s", usage);
-        return EXIT_INPUT;
-    }
+    if (optind != argc - 2)
+        return cli_usage_error("verify", "expected SRC and DST");
     o->v.src = argv[optind];
     o->v.dst = argv[optind + 1];
     o->v.progress = progress && !o->quiet && isatty(STDERR_FILENO);

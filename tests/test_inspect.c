@@ -380,17 +380,31 @@ static void test_tensor_unknown(void **state)
 static void test_usage_errors(void **state)
 {
     (void)state;
+    /* one line each, escaped, pointing at --help (SPEC §9) */
     run_result r;
     assert_int_equal(mxc(&r, "inspect", NULL), 2);
-    assert_contains(r.err, "usage: mxfp4-check inspect");
+    assert_string_equal(r.err, "mxfp4-check inspect: expected one PATH (try 'mxfp4-check inspect --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "inspect", fixture("mxfp4"), fixture("bf16"), NULL), 2);
-    assert_contains(r.err, "usage");
+    assert_string_equal(r.err, "mxfp4-check inspect: expected one PATH (try 'mxfp4-check inspect --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "inspect", "--bogus", fixture("mxfp4"), NULL), 2);
-    assert_contains(r.err, "usage");
+    assert_string_equal(r.err, "mxfp4-check inspect: unknown option '--bogus' (try 'mxfp4-check inspect --help')\n");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "inspect", "-x", fixture("mxfp4"), NULL), 2);
+    assert_string_equal(r.err, "mxfp4-check inspect: unknown option '-x' (try 'mxfp4-check inspect --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "inspect", "--tensor", NULL), 2);
+    assert_string_equal(r.err, "mxfp4-check inspect: option '--tensor' needs an argument (try 'mxfp4-check inspect --help')\n");
+    run_result_free(&r);
+    /* getopt would have echoed the escape sequence raw */
+    assert_int_equal(mxc(&r, "inspect", "--\x1b[2J\xe2\x80\xae", fixture("mxfp4"), NULL), 2);
+    assert_string_equal(r.err, "mxfp4-check inspect: unknown option '--\\x1B[2J\\xE2\\x80\\xAE' "
+                               "(try 'mxfp4-check inspect --help')\n");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "verify", "--\x1b]0;owned\x07", "a", "b", NULL), 2);
+    assert_string_equal(r.err, "mxfp4-check verify: unknown option '--\\x1B]0;owned\\x07' "
+                               "(try 'mxfp4-check verify --help')\n");
     run_result_free(&r);
 }
 
@@ -424,10 +438,13 @@ static void test_unknown_command(void **state)
     (void)state;
     run_result r;
     assert_int_equal(mxc(&r, "frobnicate", NULL), 2);
-    assert_contains(r.err, "frobnicate");
+    assert_string_equal(r.err, "mxfp4-check: unknown command 'frobnicate' (try 'mxfp4-check --help')\n");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "\x1b[31mred", NULL), 2);
+    assert_string_equal(r.err, "mxfp4-check: unknown command '\\x1B[31mred' (try 'mxfp4-check --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, NULL), 2); /* no command at all */
-    assert_contains(r.err, "usage");
+    assert_string_equal(r.err, "mxfp4-check: expected a command (try 'mxfp4-check --help')\n");
     run_result_free(&r);
 }
 
