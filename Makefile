@@ -19,7 +19,7 @@ CPPFLAGS   += -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_VERSION='"$(VERSION
               -DMXC_HAVE_CUDA=$(CUDA) -Isrc -Ikernels -I/usr/include/cjson
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 $(WARN) -fopenmp -MMD -MP
-LDLIBS     += -lcjson -lyaml -lncursesw -lunistring -lpcre2-8 -lm
+LDLIBS     += -lcjson -lyaml -lncursesw -lunistring -lpcre2-8 -lcrypto -lm
 LDFLAGS    += -fopenmp
 
 ifeq ($(SAN),1)
@@ -33,7 +33,10 @@ endif
 $(BUILD)/src/numerics.o: CFLAGS += -O3 -fno-trapping-math
 
 LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The built-in rule files, embedded so that the binary needs no installed files.
+RULES_YAML := rules/default.yaml rules/strict.yaml rules/gpt-oss.yaml
+RULES_GEN  := $(BUILD)/gen/rules_builtin.c
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 MAIN_OBJ   := $(BUILD)/src/main.o
 CUDA_OBJ   :=
 ifeq ($(CUDA),1)
@@ -72,6 +75,13 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(RULES_GEN): $(RULES_YAML) scripts/embed-rules.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed-rules.sh $@ default=rules/default.yaml strict=rules/strict.yaml gpt-oss=rules/gpt-oss.yaml
+
+$(BUILD)/gen/rules_builtin.o: $(RULES_GEN)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/kernels/%.o: kernels/%.cu $(wildcard src/*.h kernels/*.h)

@@ -46,7 +46,7 @@ for src in fuzz/fuzz_*.c; do
     if ! "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_HAVE_CUDA=0 \
         -DMXC_VERSION='"fuzz"' -Isrc -I/usr/include/cjson $OMP \
-        -o "$bin" "$src" $LIBSRC -lcjson -lyaml -lunistring -lpcre2-8 -lm >"$dir/build.log" 2>&1; then
+        -o "$bin" "$src" $LIBSRC -lcjson -lyaml -lunistring -lpcre2-8 -lcrypto -lm >"$dir/build.log" 2>&1; then
         cat "$dir/build.log" >&2
         echo "fuzz: $name: FAILED to build (log: $dir/build.log)"
         failed=1

@@ -7,6 +7,8 @@
 #define MXC_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum {
     EXIT_PASS = 0,   /* checks passed */
@@ -15,6 +17,13 @@ enum {
 };
 
 int inspect_main(int argc, char **argv);
+int rules_main(int argc, char **argv);
+
+/* The policy of a run: the built-in default, then --strict's built-in, then
+ * each --rules file in order. Problems go to stderr (FILE:LINE:COL: ...);
+ * returns -1 then. */
+struct policy;
+int rules_policy_load(const char *const *files, size_t n, bool strict, struct policy **out);
 
 /* A usage error, always one line on stderr: "mxfp4-check CMD: MESSAGE (try
  * 'mxfp4-check CMD --help')" (cmd NULL for the top level). The message must

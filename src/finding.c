@@ -3,8 +3,62 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
+
+static const finding_kind kinds[] = {
+    {FIND_HEADER, SEV_ERROR, FG_STRUCTURE, "a safetensors header is invalid"},
+    {FIND_INDEX_MISMATCH, SEV_ERROR, FG_STRUCTURE, "the index and the shard headers disagree"},
+    {FIND_INDEX_TOTAL_SIZE, SEV_WARN, FG_STRUCTURE,
+     "metadata.total_size does not match the shards (the reference converter copies the source's)"},
+    {FIND_CONFIG_QUANT, SEV_ERROR, FG_STRUCTURE, "config.json has no mxfp4 quantization_config"},
+    {FIND_FILES_COPIED, SEV_ERROR, FG_STRUCTURE, "a tokenizer file is not byte-identical to the source's"},
+    {FIND_PAIRING, SEV_ERROR, FG_STRUCTURE, "a _blocks tensor and its _scales do not form a valid pair"},
+    {FIND_SCALE_NAN, SEV_ERROR, FG_STRUCTURE, "scale bytes 0xFF (NaN in OCP MX v1.0)"},
+    {FIND_SHOULD_KEEP, SEV_ERROR, FG_COVERAGE, "quantized, but a pattern or rule says keep it"},
+    {FIND_SHOULD_QUANTIZE, SEV_ERROR, FG_COVERAGE, "kept, but no pattern covers it (or a rule says quantize it)"},
+    {FIND_MISSING, SEV_ERROR, FG_COVERAGE, "in the source but not in DST"},
+    {FIND_EXTRA, SEV_ERROR, FG_COVERAGE, "in DST but not in the source (or a rule expects it absent)"},
+    {FIND_STALE_PATTERN, SEV_WARN, FG_COVERAGE, "a modules_to_not_convert pattern matches no source tensor"},
+    {FIND_VIEW_MISMATCH, SEV_WARN, FG_COVERAGE,
+     "the converter's and the Hugging Face loader's pattern matching disagree"},
+    {FIND_KEPT_MODIFIED, SEV_ERROR, FG_NUMERICS, "a kept tensor is not bit-identical to the source"},
+    {FIND_THRESHOLD, SEV_ERROR, FG_NUMERICS, "a quantized tensor is past a limit of the policy"},
+    {FIND_NONFINITE, SEV_ERROR, FG_NUMERICS, "NaN or infinite values in the source or the dequantized tensor"},
+    {FIND_REQUANT_MISMATCH, SEV_WARN, FG_NUMERICS,
+     "codes or scales differ from the reference quantizer's on the same source"},
+    {FIND_DIAGNOSIS, SEV_ERROR, FG_NUMERICS, "a known exporter mistake explains a tensor that is far off"},
+    {FIND_WAIVER_EXPIRED, SEV_ERROR, FG_RULES, "a waiver is past its expiry date and void"},
+    {FIND_WAIVER_UNUSED, SEV_WARN, FG_RULES, "a waiver matched no finding"},
+    {FIND_SELECT_UNMATCHED, SEV_WARN, FG_RULES, "a rule's or waiver's select matches no tensor"},
+    {FIND_REQUIRE_NOT_CONVERTED, SEV_ERROR, FG_RULES,
+     "modules_to_not_convert does not cover a tensor that require_not_converted names"},
+};
+
+size_t finding_kind_count(void)
+{
+    return sizeof kinds / sizeof kinds[0];
+}
+
+const finding_kind *finding_kind_at(size_t i)
+{
+    return i < finding_kind_count() ? &kinds[i] : NULL;
+}
+
+const finding_kind *finding_kind_find(const char *id)
+{
+    for (size_t i = 0; id && i < finding_kind_count(); i++)
+        if (strcmp(kinds[i].id, id) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+const char *finding_group_name(finding_group g)
+{
+    static const char *const names[] = {"structure", "coverage", "numerics", "rules"};
+    return g <= FG_RULES ? names[g] : "other";
+}
 
 struct finding_list {
     finding *items;
@@ -27,9 +81,32 @@ void findings_free(finding_list *fl)
         free(f->file);
         free(f->message);
         free(f->cause);
+        finding_set_rule(&f->rule, NULL, NULL, 0);
+        finding_set_rule(&f->waiver, NULL, NULL, 0);
+        free(f->waiver_reason);
+        free(f->waiver_expires);
     }
     free(fl->items);
     free(fl);
+}
+
+void finding_set_rule(finding_rule *r, const char *id, const char *file, unsigned long line)
+{
+    char *new_id = id ? xstrdup(id) : NULL, *new_file = file ? xstrdup(file) : NULL;
+    free(r->id);
+    free(r->file);
+    *r = (finding_rule){new_id, new_file, line};
+}
+
+void finding_set_waiver(finding *f, const char *reason, const char *expires, const char *rule_id,
+                        const char *file, unsigned long line)
+{
+    free(f->waiver_reason);
+    free(f->waiver_expires);
+    f->waived = true;
+    f->waiver_reason = reason ? xstrdup(reason) : NULL;
+    f->waiver_expires = expires ? xstrdup(expires) : NULL;
+    finding_set_rule(&f->waiver, rule_id, file, line);
 }
 
 finding *findings_add(finding_list *fl, const char *id, severity sev, const char *tensor,
@@ -72,7 +149,15 @@ size_t findings_count_sev(const finding_list *fl, severity sev)
 {
     size_t n = 0;
     for (size_t i = 0; i < fl->count; i++)
-        n += fl->items[i].sev == sev;
+        n += fl->items[i].sev == sev && !fl->items[i].waived;
+    return n;
+}
+
+size_t findings_count_waived(const finding_list *fl)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fl->count; i++)
+        n += fl->items[i].waived && fl->items[i].sev != SEV_OFF;
     return n;
 }
 

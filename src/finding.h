@@ -6,6 +6,7 @@
 #ifndef MXC_FINDING_H
 #define MXC_FINDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define FIND_HEADER "safetensors.header"
@@ -26,8 +27,40 @@
 #define FIND_NONFINITE "numerics.nonfinite"
 #define FIND_REQUANT_MISMATCH "numerics.requant_mismatch"
 #define FIND_DIAGNOSIS "numerics.diagnosis"
+#define FIND_WAIVER_EXPIRED "rules.waiver_expired"
+#define FIND_WAIVER_UNUSED "rules.waiver_unused"
+#define FIND_SELECT_UNMATCHED "rules.select_unmatched"
+#define FIND_REQUIRE_NOT_CONVERTED "rules.require_not_converted"
 
 typedef enum { SEV_OFF = 0, SEV_INFO, SEV_WARN, SEV_ERROR } severity;
+
+/* What a finding id is about; reports group by it (JUnit classnames). */
+typedef enum { FG_STRUCTURE, FG_COVERAGE, FG_NUMERICS, FG_RULES } finding_group;
+
+/* The one table of finding ids (SPEC §3): the policy takes default
+ * severities from it (rules/default.yaml states the same, a test keeps them
+ * in step), the reports their groups, `--help` and the man page the
+ * meanings. */
+typedef struct {
+    const char *id;          /* one of FIND_* */
+    severity default_sev;
+    finding_group group;
+    const char *meaning;     /* one line, for --help, the man page and the TUI */
+} finding_kind;
+
+size_t finding_kind_count(void);
+const finding_kind *finding_kind_at(size_t i);      /* table order; NULL past the end */
+const finding_kind *finding_kind_find(const char *id); /* NULL for an unknown id */
+const char *finding_group_name(finding_group g);   /* "structure", "coverage", ... */
+
+/* Where a finding's severity (or its limit) came from: a rule of a rule file,
+ * or an entry of its findings: section. file is the name as shown in
+ * reports. The finding owns the strings (finding_set_rule). */
+typedef struct {
+    char *id;                /* the rule's id; NULL for a findings: entry */
+    char *file;              /* NULL: the finding table's default decided */
+    unsigned long line;
+} finding_rule;
 
 typedef struct {
     char *id;       /* one of FIND_* */
@@ -37,7 +70,20 @@ typedef struct {
     char *message;  /* already escaped, printable */
     char *cause;    /* numerics.diagnosis only: nibble_swap, missing_transpose, scale_bias */
     int scale_bias_k; /* cause scale_bias: the exponent offset k */
+    finding_rule rule;        /* what decided the severity; a rule that raises a
+                                 finding sets rule.id first, the policy the rest */
+    bool waived;              /* an accepted exception: listed, counted apart, not failing */
+    char *waiver_reason;      /* when waived */
+    char *waiver_expires;     /* "YYYY-MM-DD" or NULL */
+    finding_rule waiver;      /* the waiver's place (id: the rule it waives, if by rule) */
 } finding;
+
+/* Copies id, file into r (freeing what it held); NULLs allowed. */
+void finding_set_rule(finding_rule *r, const char *id, const char *file, unsigned long line);
+
+/* Marks f waived with copies of reason and expires (may be NULL). */
+void finding_set_waiver(finding *f, const char *reason, const char *expires, const char *rule_id,
+                        const char *file, unsigned long line);
 
 typedef struct finding_list finding_list;
 
@@ -55,7 +101,9 @@ finding *findings_add(finding_list *fl, const char *id, severity sev, const char
 size_t findings_count(const finding_list *fl);
 const finding *findings_at(const finding_list *fl, size_t i);
 finding *findings_mut(finding_list *fl, size_t i); /* for the policy to set severities */
+/* Findings of severity sev that are not waived. */
 size_t findings_count_sev(const finding_list *fl, severity sev);
+size_t findings_count_waived(const finding_list *fl);
 
 const char *severity_name(severity sev); /* "error", "warn", "info", "off" */
 

@@ -16,6 +16,7 @@ static const char usage[] =
     "\n"
     "  verify SRC DST [options]                prove DST is a faithful MXFP4 conversion of SRC\n"
     "  inspect PATH [--json] [--tensor NAME]   what a checkpoint holds\n"
+    "  rules check|print|explain ...           rule files: lint, built-ins, which rule decides\n"
     "  --help | --version\n"
     "\n"
     "Run `mxfp4-check COMMAND --help` for a command's options; `man mxfp4-check`\n"
@@ -49,6 +50,8 @@ static int dispatch(int argc, char **argv)
         return verify_main(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0)
         return inspect_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "rules") == 0)
+        return rules_main(argc - 1, argv + 1);
     char shown[256];
     return cli_usage_error(NULL, "unknown command '%s'", text_escape(cmd, shown, sizeof shown));
 }

@@ -59,6 +59,14 @@ bool pat_match_converter(const char *pattern, const char *name)
     return glob_match(pattern, plen, plen, name) || glob_match(pattern, plen, plen + 2, name);
 }
 
+bool pat_match_glob(const char *pattern, const char *name)
+{
+    if (!pattern || !name)
+        return false;
+    size_t plen = strlen(pattern);
+    return glob_match(pattern, plen, plen, name);
+}
+
 int pat_first_match(const char *const *patterns, int n, const char *name)
 {
     if (!patterns)

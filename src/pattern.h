@@ -56,6 +56,11 @@ bool pat_match_converter(const char *pattern, const char *name);
  * nothing in this view (not even by the suffix rule). NULL matches nothing. */
 pyre_result pat_match_loader(const char *pattern, const char *name);
 
+/* The glob alone, matched against the whole name (`*` any run of
+ * characters, dots included; everything else literal): rule selectors. Same
+ * cost and guarantees as the converter view. */
+bool pat_match_glob(const char *pattern, const char *name);
+
 /* Index of the first pattern of patterns[0..n) that matches name in the
  * converter view, or -1. NULL entries are skipped; n <= 0 gives -1. */
 int pat_first_match(const char *const *patterns, int n, const char *name);
