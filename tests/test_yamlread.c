@@ -385,7 +385,7 @@ static void test_ancestor_alias(void **state)
     (void)state;
     REFUSE("&a [*a]\n", DISPLAY ":1:5: alias '*a' refers to its own ancestor");
     REFUSE("&a {x: *a}\n", DISPLAY ":1:8: alias '*a' refers to its own ancestor");
-    REFUSE("a: &a\n  b: [1, *a]\n", DISPLAY ":2:11: alias '*a' refers to its own ancestor");
+    REFUSE("a: &a\n  b: [1, *a]\n", DISPLAY ":2:10: alias '*a' refers to its own ancestor");
 }
 
 static void test_duplicate_anchor(void **state)
