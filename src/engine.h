@@ -1,7 +1,9 @@
 /* engine.h - the streaming pass of `verify`: reads each planned tensor once,
  * in large reads on a reader thread, while the backend computes on the
  * previous slab (two buffers in flight, so memory stays bounded whatever the
- * checkpoint's size).
+ * checkpoint's size). Small tensors travel together: consecutive pieces are
+ * batched up to the slab budget, so a checkpoint of a million tiny tensors
+ * costs a few hundred hand-overs between the threads, not a million.
  *
  * The caller owns the items; the engine fills their outputs. */
 #ifndef MXC_ENGINE_H
@@ -14,6 +16,7 @@
 #include "backend.h"
 #include "checkpoint.h"
 #include "numerics.h"
+#include "scalehist.h"
 #include "stats.h"
 
 #define ENGINE_DEFAULT_SLAB_BYTES ((uint64_t)64 << 20)
@@ -31,7 +34,8 @@ typedef struct {
     mx_geom geom;                        /* ENGINE_QUANTIZED */
     /* outputs */
     stats_acc acc;
-    uint64_t hist[256];                  /* scale bytes seen */
+    scale_hist *hist;                    /* ENGINE_QUANTIZED: where the scale bytes seen are
+                                            counted (replaced), or NULL when not wanted */
     bool identical;                      /* ENGINE_KEPT: bytes equal */
     bool values;                         /* ENGINE_KEPT: the dtype has float values, so
                                             statistics mean something */

@@ -57,6 +57,24 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
+/* The distinct finding ids met so far. Ids come from the code, not from the
+ * input, so there are a few dozen at most: a list is enough. */
+typedef struct {
+    const char **ids;
+    size_t count, cap;
+} id_set;
+
+/* Adds id; false when it was already there. */
+static bool id_set_add(id_set *s, const char *id)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return false;
+    xgrow(&s->ids, &s->cap, s->count + 1, sizeof *s->ids);
+    s->ids[s->count++] = id;
+    return true;
+}
+
 /* ---- JSON ---------------------------------------------------------------- */
 
 /* JSON has no infinity or NaN. */
@@ -206,32 +224,25 @@ static cJSON *json_requant(const stats_result *s)
 }
 
 /* Scale exponents e = byte - 127 as decimal keys; byte 0xFF (NaN) apart. */
-static cJSON *json_histogram(const uint64_t hist[256])
+static cJSON *json_histogram(const scale_hist *sh)
 {
     cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateObject();
     int lo = -1, hi = -1;
-    for (int b = 0; b < (int)MXFP4_SCALE_NAN; b++) {
-        if (!hist[b])
+    for (unsigned i = 0; i < sh->n; i++) {
+        int b = sh->entries[i].byte;
+        if (b == (int)MXFP4_SCALE_NAN)
             continue;
         char key[16];
         snprintf(key, sizeof key, "%d", b - MXFP4_SCALE_BIAS);
-        cJSON_AddItemToObject(counts, key, json_count(hist[b]));
+        cJSON_AddItemToObject(counts, key, json_count(sh->entries[i].count));
         lo = lo < 0 ? b : lo;
         hi = b;
     }
     cJSON_AddItemToObject(h, "min", lo < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(lo - MXFP4_SCALE_BIAS));
     cJSON_AddItemToObject(h, "max", hi < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(hi - MXFP4_SCALE_BIAS));
     cJSON_AddItemToObject(h, "counts", counts);
-    cJSON_AddItemToObject(h, "nan", json_count(hist[MXFP4_SCALE_NAN]));
+    cJSON_AddItemToObject(h, "nan", json_count(scale_hist_count(sh, MXFP4_SCALE_NAN)));
     return h;
-}
-
-static bool histogram_empty(const uint64_t hist[256])
-{
-    for (int b = 0; b < 256; b++)
-        if (hist[b])
-            return false;
-    return true;
 }
 
 static const char *status_name(vt_status s)
@@ -250,8 +261,8 @@ static cJSON *json_tensor(const verify_tensor *t)
     cJSON_AddItemToObject(o, "stats", t->compared ? json_stats(t) : cJSON_CreateNull());
     if (quantized && t->compared)
         cJSON_AddItemToObject(o, "requant", json_requant(&t->stats));
-    if (quantized && (t->compared || !histogram_empty(t->scale_hist)))
-        cJSON_AddItemToObject(o, "scale_hist", json_histogram(t->scale_hist));
+    if (quantized && (t->compared || t->scale_hist.n > 0))
+        cJSON_AddItemToObject(o, "scale_hist", json_histogram(&t->scale_hist));
     return o;
 }
 
@@ -542,56 +553,13 @@ static void xml_put(FILE *m, const char *s, bool attr)
     }
 }
 
-/* Findings on a tensor of the report, sorted by tensor name so each
- * testcase finds its own with a binary search. */
-typedef struct {
-    const finding *f;
-    size_t pos; /* order in the report, kept among equal names */
-} tensor_finding;
-
 typedef struct {
     const verify_result *r;
-    const char **names;         /* tensor names, sorted */
-    tensor_finding *attached;   /* findings on those tensors, sorted */
-    size_t nattached;
+    verify_links *links;        /* which findings are on which tensor */
     const finding **scratch;    /* one testcase's findings */
     FILE *body;
     size_t tests, failures;
 } junit;
-
-static int cmp_str_ptr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_tensor_finding(const void *a, const void *b)
-{
-    const tensor_finding *x = a, *y = b;
-    int c = strcmp(x->f->tensor, y->f->tensor);
-    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static bool in_report(const junit *j, const char *name)
-{
-    return name && bsearch(&name, j->names, j->r->tensor_count, sizeof *j->names, cmp_str_ptr);
-}
-
-static void junit_index(junit *j)
-{
-    const verify_result *r = j->r;
-    j->names = xmalloc(sizeof *j->names * (r->tensor_count + 1));
-    for (size_t i = 0; i < r->tensor_count; i++)
-        j->names[i] = or_empty(r->tensors[i].name);
-    qsort(j->names, r->tensor_count, sizeof *j->names, cmp_str_ptr);
-    j->attached = xmalloc(sizeof *j->attached * (nfindings(r) + 1));
-    j->scratch = xmalloc(sizeof *j->scratch * (nfindings(r) + 1));
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (f && in_report(j, f->tensor))
-            j->attached[j->nattached++] = (tensor_finding){f, i};
-    }
-    qsort(j->attached, j->nattached, sizeof *j->attached, cmp_tensor_finding);
-}
 
 static void junit_lines(FILE *m, const finding *const *fs, size_t n, bool errors)
 {
@@ -644,24 +612,26 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     fputs("    </testcase>\n", j->body);
 }
 
-static void junit_tensor(junit *j, const verify_tensor *t)
+static void junit_tensor(junit *j, size_t t)
 {
-    const char *name = or_empty(t->name);
-    tensor_finding key = {&(finding){.tensor = (char *)name}, 0};
-    size_t lo = 0, hi = j->nattached; /* first finding on name */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_tensor_finding(&j->attached[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t count, n = 0;
+    const size_t *on = verify_links_on(j->links, t, &count);
+    for (size_t k = 0; k < count; k++) {
+        const finding *f = live_finding(j->r, on[k]);
+        if (f)
+            j->scratch[n++] = f;
     }
-    size_t n = 0;
-    for (size_t i = lo; i < j->nattached && strcmp(j->attached[i].f->tensor, name) == 0; i++)
-        j->scratch[n++] = j->attached[i].f;
-    char *shown = text_escape_dup(name);
-    junit_case(j, "tensors", shown, j->scratch, n, t->status == VT_FAIL);
+    const verify_tensor *vt = &j->r->tensors[t];
+    char *shown = text_escape_dup(or_empty(vt->name));
+    junit_case(j, "tensors", shown, j->scratch, n, vt->status == VT_FAIL);
     free(shown);
+}
+
+/* The i-th finding when it is live and on no tensor of the report. */
+static const finding *unattached(const junit *j, size_t i)
+{
+    const finding *f = live_finding(j->r, i);
+    return f && f->id && !verify_links_attached(j->links, i) ? f : NULL;
 }
 
 /* Findings of one id on no tensor of the report. */
@@ -669,8 +639,8 @@ static size_t junit_unattached(junit *j, const char *id)
 {
     size_t n = 0;
     for (size_t i = 0; i < nfindings(j->r); i++) {
-        const finding *f = live_finding(j->r, i);
-        if (f && f->id && strcmp(f->id, id) == 0 && !in_report(j, f->tensor))
+        const finding *f = unattached(j, i);
+        if (f && strcmp(f->id, id) == 0)
             j->scratch[n++] = f;
     }
     return n;
@@ -701,21 +671,15 @@ static bool is_junit_check(const char *id)
  * tensor of the report get a testcase each, so no error goes unreported. */
 static void junit_others(junit *j)
 {
-    const verify_result *r = j->r;
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (!f || !f->id || is_junit_check(f->id) || in_report(j, f->tensor))
+    id_set seen = {0}; /* one testcase per id, at its first finding */
+    for (size_t i = 0; i < nfindings(j->r); i++) {
+        const finding *f = unattached(j, i);
+        if (!f || is_junit_check(f->id) || !id_set_add(&seen, f->id))
             continue;
-        bool seen = false; /* one testcase per id, at its first finding */
-        for (size_t k = 0; k < i && !seen; k++) {
-            const finding *g = live_finding(r, k);
-            seen = g && g->id && strcmp(g->id, f->id) == 0 && !in_report(j, g->tensor);
-        }
-        if (!seen) {
-            size_t n = junit_unattached(j, f->id);
-            junit_case(j, "other", f->id, j->scratch, n, false);
-        }
+        size_t n = junit_unattached(j, f->id);
+        junit_case(j, "other", f->id, j->scratch, n, false);
     }
+    free(seen.ids);
 }
 
 static char *junit_text(const verify_result *r)
@@ -726,17 +690,17 @@ static char *junit_text(const verify_result *r)
     j.body = open_memstream(&body, &body_len);
     if (!j.body)
         return NULL;
-    junit_index(&j);
+    j.links = verify_links_build(r);
+    j.scratch = xmalloc(sizeof *j.scratch * (nfindings(r) + 1));
     for (size_t i = 0; i < r->tensor_count; i++)
-        junit_tensor(&j, &r->tensors[i]);
+        junit_tensor(&j, i);
     for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
         size_t n = junit_unattached(&j, junit_checks[k].id);
         junit_case(&j, junit_checks[k].classname, junit_checks[k].id, j.scratch, n, false);
     }
     junit_others(&j);
     fclose(j.body);
-    free(j.names);
-    free(j.attached);
+    verify_links_free(j.links);
     free(j.scratch);
     FILE *m = open_memstream(&out, &out_len);
     if (!m) {
@@ -980,18 +944,13 @@ static void print_counts(const term *t, const verify_result *r)
     fputs("\nfindings by id:\n", t->out);
     for (size_t k = 0; k < N_SPEC_IDS; k++)
         print_id_count(t, r, spec_ids[k]);
+    id_set seen = {0};
     for (size_t i = 0; i < nfindings(r); i++) {
         const finding *f = live_finding(r, i);
-        if (!f || !f->id || is_spec_id(f->id))
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++) {
-            const finding *g = live_finding(r, k);
-            seen = g && g->id && strcmp(g->id, f->id) == 0;
-        }
-        if (!seen)
+        if (f && f->id && !is_spec_id(f->id) && id_set_add(&seen, f->id))
             print_id_count(t, r, f->id);
     }
+    free(seen.ids);
 }
 
 static void print_findings(const term *t, const verify_result *r)

@@ -39,7 +39,7 @@ typedef struct {
     const policy *pol;
     engine_item *items;     /* quantized and kept tensors to stream */
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
-    size_t nitems;
+    size_t nitems, items_cap, item_result_cap;
 } vctx;
 
 /* ---- structure ----------------------------------------------------------- */
@@ -103,8 +103,8 @@ static void check_copied_files(const vctx *c)
 
 static void add_item(vctx *c, size_t result, engine_item it)
 {
-    c->items = xrealloc(c->items, (c->nitems + 1) * sizeof *c->items);
-    c->item_result = xrealloc(c->item_result, (c->nitems + 1) * sizeof *c->item_result);
+    xgrow(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items);
+    xgrow(&c->item_result, &c->item_result_cap, c->nitems + 1, sizeof *c->item_result);
     c->items[c->nitems] = it;
     c->item_result[c->nitems++] = result;
 }
@@ -208,7 +208,8 @@ static int plan_quantized(vctx *c, size_t ri, const cov_entry *e, char *err, siz
             f->cause = xstrdup("missing_transpose");
     }
     add_item(c, ri, (engine_item){.kind = ENGINE_QUANTIZED, .src = s->plain, .blocks = d->blocks,
-                                  .scales = d->scales, .geom = g});
+                                  .scales = d->scales, .geom = g,
+                                  .hist = &c->r->tensors[ri].scale_hist});
     return 0;
 }
 
@@ -259,15 +260,14 @@ static void check_limits(vctx *c, const verify_tensor *t)
                      text_escape(t->name, name, sizeof name), why);
 }
 
-static void check_quantized(vctx *c, verify_tensor *t, const engine_item *it)
+static void check_quantized(vctx *c, verify_tensor *t)
 {
     char name[SHOWN];
     text_escape(t->name, name, sizeof name);
-    memcpy(t->scale_hist, it->hist, sizeof t->scale_hist);
-    if (it->hist[MXFP4_SCALE_NAN])
+    uint64_t nan = scale_hist_count(&t->scale_hist, MXFP4_SCALE_NAN);
+    if (nan)
         findings_add(c->r->findings, FIND_SCALE_NAN, SEV_ERROR, t->name, NULL,
-                     "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)", name,
-                     (unsigned long long)it->hist[MXFP4_SCALE_NAN]);
+                     "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)", name, (unsigned long long)nan);
     if (t->stats.nonfinite)
         findings_add(c->r->findings, FIND_NONFINITE, SEV_ERROR, t->name, NULL,
                      "'%s': %llu non-finite values", name, (unsigned long long)t->stats.nonfinite);
@@ -303,7 +303,7 @@ static void collect(vctx *c)
             continue;
         }
         t->identical = t->stats.equal_fraction == 1.0;
-        check_quantized(c, t, it);
+        check_quantized(c, t);
     }
 }
 
@@ -315,13 +315,14 @@ typedef struct {
     bool transpose; /* read the other layout (square matrices) */
 } candidate;
 
-static bool has_finding(const finding_list *fl, const char *id, const char *tensor)
+/* Whether tensor t of the result has a finding of this id. */
+static bool has_finding(const verify_result *r, const verify_links *l, size_t t, const char *id)
 {
-    for (size_t i = 0; i < findings_count(fl); i++) {
-        const finding *f = findings_at(fl, i);
-        if (strcmp(f->id, id) == 0 && f->tensor && strcmp(f->tensor, tensor) == 0)
+    size_t n;
+    const size_t *on = verify_links_on(l, t, &n);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(findings_at(r->findings, on[k])->id, id) == 0)
             return true;
-    }
     return false;
 }
 
@@ -331,6 +332,7 @@ static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *c
                             double *rel, char *err, size_t errlen)
 {
     engine_item it = *base;
+    it.hist = NULL; /* the faithful pass counted the scales; a replay must not replace them */
     if (cand->transpose)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
     engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
@@ -413,32 +415,22 @@ static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
 
 /* ---- result -------------------------------------------------------------- */
 
-/* Whether a finding on `tensor` belongs to logical tensor `name`: the
- * tensor itself, or the _blocks/_scales that stand for it. */
-static bool finding_is_on(const char *tensor, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(tensor, name, n) == 0 &&
-           (tensor[n] == '\0' || strcmp(tensor + n, MXFP4_BLOCKS_SUFFIX) == 0 ||
-            strcmp(tensor + n, MXFP4_SCALES_SUFFIX) == 0);
-}
-
+/* Each tensor's status: the worst severity among its findings. */
 static void set_statuses(verify_result *r)
 {
-    for (size_t i = 0; i < r->tensor_count; i++)
-        r->tensors[i].status = VT_PASS;
-    for (size_t i = 0; i < findings_count(r->findings); i++) {
-        const finding *f = findings_at(r->findings, i);
-        if (!f->tensor || f->sev < SEV_WARN)
-            continue;
-        for (size_t j = 0; j < r->tensor_count; j++) {
-            verify_tensor *t = &r->tensors[j];
-            if (!finding_is_on(f->tensor, t->name))
-                continue;
-            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : VT_WARN;
+    verify_links *l = verify_links_build(r);
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        verify_tensor *t = &r->tensors[i];
+        t->status = VT_PASS;
+        size_t n;
+        const size_t *on = verify_links_on(l, i, &n);
+        for (size_t k = 0; k < n; k++) {
+            severity sev = findings_at(r->findings, on[k])->sev;
+            vt_status s = sev == SEV_ERROR ? VT_FAIL : sev == SEV_WARN ? VT_WARN : VT_PASS;
             t->status = s > t->status ? s : t->status;
         }
     }
+    verify_links_free(l);
 }
 
 static void copy_patterns(verify_result *r, const coverage *cv)
@@ -473,12 +465,19 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
     collect(c);
-    for (size_t i = 0; i < c->nitems; i++) {
-        const char *name = c->r->tensors[c->item_result[i]].name;
-        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r->findings, FIND_THRESHOLD, name) &&
-            !has_finding(c->r->findings, FIND_DIAGNOSIS, name) && diagnose(c, i, err, errlen) < 0)
-            return -1;
+    /* the findings a diagnosis adds are on its own tensor: links built before
+     * it still answer for every other one */
+    verify_links *l = verify_links_build(c->r);
+    int rc = 0;
+    for (size_t i = 0; i < c->nitems && rc == 0; i++) {
+        size_t t = c->item_result[i];
+        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r, l, t, FIND_THRESHOLD) &&
+            !has_finding(c->r, l, t, FIND_DIAGNOSIS))
+            rc = diagnose(c, i, err, errlen);
     }
+    verify_links_free(l);
+    if (rc < 0)
+        return -1;
     policy_apply(c->pol, c->r->findings);
     set_statuses(c->r);
     return 0;
@@ -529,8 +528,10 @@ void verify_result_free(verify_result *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->tensor_count; i++)
+    for (size_t i = 0; i < r->tensor_count; i++) {
         free(r->tensors[i].name);
+        scale_hist_clear(&r->tensors[i].scale_hist);
+    }
     for (size_t i = 0; i < r->pattern_count; i++)
         free(r->patterns[i].pattern);
     free(r->tensors);
@@ -545,4 +546,104 @@ void verify_result_free(verify_result *r)
 bool verify_passed(const verify_result *r)
 {
     return findings_count_sev(r->findings, SEV_ERROR) == 0;
+}
+
+/* ---- links from findings to tensors ---------------------------------------- */
+
+struct verify_links {
+    size_t *start;   /* tensor t's findings are finding[start[t] .. start[t + 1]) */
+    size_t *finding;
+    bool *attached;  /* per finding */
+};
+
+/* The tensor of the result named by the first len bytes of name, or -1. */
+static ptrdiff_t find_tensor(const verify_result *r, const char *name, size_t len)
+{
+    size_t lo = 0, hi = r->tensor_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *t = r->tensors[mid].name;
+        int c = strncmp(t, name, len);
+        if (c == 0)
+            c = t[len] != '\0'; /* t is longer: it sorts after */
+        if (c == 0)
+            return (ptrdiff_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* The tensors finding f is on (at most two): its own, and the logical
+ * tensor its _blocks/_scales name stands for. */
+static int tensors_of(const verify_result *r, const finding *f, ptrdiff_t out[2])
+{
+    int n = 0;
+    if (!f->tensor)
+        return 0;
+    size_t len = strlen(f->tensor);
+    ptrdiff_t t = find_tensor(r, f->tensor, len);
+    if (t >= 0)
+        out[n++] = t;
+    const char *sfx = ends_with(f->tensor, len, MXFP4_BLOCKS_SUFFIX)   ? MXFP4_BLOCKS_SUFFIX
+                      : ends_with(f->tensor, len, MXFP4_SCALES_SUFFIX) ? MXFP4_SCALES_SUFFIX
+                                                                      : NULL;
+    if (sfx && (t = find_tensor(r, f->tensor, len - strlen(sfx))) >= 0)
+        out[n++] = t;
+    return n;
+}
+
+verify_links *verify_links_build(const verify_result *r)
+{
+    size_t nf = r->findings ? findings_count(r->findings) : 0, nt = r->tensor_count;
+    verify_links *l = xcalloc(1, sizeof *l);
+    l->start = xcalloc(nt + 2, sizeof *l->start);
+    l->attached = xcalloc(nf + 1, sizeof *l->attached);
+    /* counting sort by tensor, findings in order within each */
+    for (size_t i = 0; i < nf; i++) {
+        ptrdiff_t t[2];
+        int n = tensors_of(r, findings_at(r->findings, i), t);
+        for (int k = 0; k < n; k++)
+            l->start[t[k] + 2]++;
+        l->attached[i] = n > 0;
+    }
+    for (size_t t = 0; t < nt; t++)
+        l->start[t + 2] += l->start[t + 1];
+    l->finding = xmalloc((l->start[nt + 1] + 1) * sizeof *l->finding);
+    for (size_t i = 0; i < nf; i++) {
+        ptrdiff_t t[2];
+        int n = tensors_of(r, findings_at(r->findings, i), t);
+        for (int k = 0; k < n; k++)
+            l->finding[l->start[t[k] + 1]++] = i;
+    }
+    return l; /* start[t + 1] has moved to the end of tensor t: start[t] begins it */
+}
+
+void verify_links_free(verify_links *l)
+{
+    if (!l)
+        return;
+    free(l->start);
+    free(l->finding);
+    free(l->attached);
+    free(l);
+}
+
+const size_t *verify_links_on(const verify_links *l, size_t t, size_t *count)
+{
+    *count = l->start[t + 1] - l->start[t];
+    return *count ? l->finding + l->start[t] : NULL;
+}
+
+bool verify_links_attached(const verify_links *l, size_t i)
+{
+    return l->attached[i];
 }

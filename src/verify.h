@@ -12,6 +12,7 @@
 
 #include "finding.h"
 #include "safetensors.h"
+#include "scalehist.h"
 #include "stats.h"
 
 typedef enum { VT_QUANTIZED, VT_KEPT } vt_kind;
@@ -26,7 +27,7 @@ typedef struct {
     bool compared;            /* statistics were computed */
     bool identical;           /* kept: bit-identical; quantized: every element equal */
     stats_result stats;       /* valid when compared */
-    uint64_t scale_hist[256]; /* quantized: count per scale byte (255 = NaN) */
+    scale_hist scale_hist;    /* quantized: count per scale byte (255 = NaN) */
 } verify_tensor;
 
 typedef struct {
@@ -65,6 +66,25 @@ void verify_result_free(verify_result *r); /* NULL is a no-op */
 
 /* "pass" when no finding has severity error. */
 bool verify_passed(const verify_result *r);
+
+/* Which tensors of a result each finding is on: the tensor its `tensor`
+ * field names, and for NAME_blocks / NAME_scales also the logical tensor
+ * NAME they stand for. Built once (O(F log T) for F findings and T tensors,
+ * which must be sorted by name); every per-tensor use of the findings goes
+ * through it (statuses, the diagnosis pass, the JUnit testcases), so none
+ * loops over all findings for each tensor. The links see the findings that
+ * existed when they were built; they do not own the result. */
+typedef struct verify_links verify_links;
+
+verify_links *verify_links_build(const verify_result *r);
+void verify_links_free(verify_links *l); /* NULL is a no-op */
+
+/* Indices into r->findings, ascending, of the findings on tensor t (*count
+ * of them; the pointer is NULL when there are none). */
+const size_t *verify_links_on(const verify_links *l, size_t t, size_t *count);
+
+/* Whether finding i is on some tensor of the result. */
+bool verify_links_attached(const verify_links *l, size_t i);
 
 int verify_main(int argc, char **argv);
 

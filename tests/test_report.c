@@ -93,10 +93,8 @@ static verify_result *make_result(bool errors)
         .cosine = 0.953125, .snr_db = INFINITY, .nonfinite = 2, .equal_fraction = 0.5,
         .codes_identical = 0.75, .scales_identical = 1.0, .ref_rel_l2 = 0.0859375, .excess = 3.5,
     };
-    q->scale_hist[127 - 7] = 3;
-    q->scale_hist[127] = 2;
-    q->scale_hist[127 + 3] = 1;
-    q->scale_hist[255] = 1;
+    uint64_t hist[SCALE_HIST_BYTES] = {[127 - 7] = 3, [127] = 2, [127 + 3] = 1, [255] = 1};
+    scale_hist_set(&q->scale_hist, hist);
 
     r->pattern_count = 2;
     r->patterns = xcalloc(2, sizeof *r->patterns);
@@ -387,7 +385,7 @@ static void test_json_degenerate(void **state)
 
     q->rank = 0; /* a scalar: no coordinates */
     q->stats.max_abs_err_index = 0;
-    memset(q->scale_hist, 0, sizeof q->scale_hist);
+    scale_hist_clear(&q->scale_hist);
     j = report_json(r);
     t = cJSON_GetArrayItem(get(j, "tensors"), 1);
     assert_int_equal(cJSON_GetArraySize(get(get(t, "stats"), "max_abs_err_index")), 0);
