@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonstream.h"
 #include "mxfp4.h"
 #include "text.h"
 #include "util.h"
@@ -104,16 +105,6 @@ static cJSON *json_finding(const finding *f)
     return o;
 }
 
-static cJSON *json_findings(const verify_result *r)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (f)
-            cJSON_AddItemToArray(a, json_finding(f));
-    }
-    return a;
-}
 
 static cJSON *json_summary(const verify_result *r)
 {
@@ -138,26 +129,34 @@ static const struct {
     {FIND_STALE_PATTERN, "stale_patterns"}, {FIND_VIEW_MISMATCH, "view_mismatch"},
 };
 
-static cJSON *json_coverage(const verify_result *r)
+#define N_COVERAGE_LISTS (sizeof coverage_lists / sizeof coverage_lists[0])
+
+/* The report's lists that grow with the input: streamed (jsonstream.h). */
+enum { LIST_FINDINGS, LIST_PATTERNS, LIST_TENSORS, LIST_COVERAGE /* + k */ };
+
+/* An array holding the placeholder of list. */
+static cJSON *json_list(int list)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, jsonstream_placeholder(list));
+    return a;
+}
+
+static cJSON *json_pattern(const verify_pattern *p)
+{
+    cJSON *po = cJSON_CreateObject();
+    cJSON_AddItemToObject(po, "pattern", text_json_string(or_empty(p->pattern)));
+    cJSON_AddItemToObject(po, "matched", json_count(p->matched));
+    cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
+    return po;
+}
+
+static cJSON *json_coverage(void)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *pats = cJSON_AddArrayToObject(o, "patterns");
-    for (size_t i = 0; i < r->pattern_count; i++) {
-        const verify_pattern *p = &r->patterns[i];
-        cJSON *po = cJSON_CreateObject();
-        cJSON_AddItemToObject(po, "pattern", text_json_string(or_empty(p->pattern)));
-        cJSON_AddItemToObject(po, "matched", json_count(p->matched));
-        cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
-        cJSON_AddItemToArray(pats, po);
-    }
-    for (size_t k = 0; k < sizeof coverage_lists / sizeof coverage_lists[0]; k++) {
-        cJSON *a = cJSON_AddArrayToObject(o, coverage_lists[k].key);
-        for (size_t i = 0; i < nfindings(r); i++) {
-            const finding *f = live_finding(r, i);
-            if (f && f->tensor && f->id && strcmp(f->id, coverage_lists[k].id) == 0)
-                cJSON_AddItemToArray(a, text_json_string(f->tensor));
-        }
-    }
+    cJSON_AddItemToObject(o, "patterns", json_list(LIST_PATTERNS));
+    for (size_t k = 0; k < N_COVERAGE_LISTS; k++)
+        cJSON_AddItemToObject(o, coverage_lists[k].key, json_list(LIST_COVERAGE + (int)k));
     return o;
 }
 
@@ -266,7 +265,28 @@ static cJSON *json_tensor(const verify_tensor *t)
     return o;
 }
 
-cJSON *report_json(const verify_result *r)
+static size_t list_count(const void *ctx, int list)
+{
+    const verify_result *r = ctx;
+    return list == LIST_PATTERNS ? r->pattern_count : list == LIST_TENSORS ? r->tensor_count : nfindings(r);
+}
+
+static cJSON *list_element(const void *ctx, int list, size_t i)
+{
+    const verify_result *r = ctx;
+    if (list == LIST_PATTERNS)
+        return json_pattern(&r->patterns[i]);
+    if (list == LIST_TENSORS)
+        return json_tensor(&r->tensors[i]);
+    const finding *f = live_finding(r, i);
+    if (list == LIST_FINDINGS)
+        return f ? json_finding(f) : NULL;
+    const char *id = coverage_lists[list - LIST_COVERAGE].id;
+    return f && f->tensor && f->id && strcmp(f->id, id) == 0 ? text_json_string(f->tensor) : NULL;
+}
+
+/* The report with its long lists as placeholders. */
+static cJSON *report_skeleton(const verify_result *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", REPORT_SCHEMA);
@@ -274,11 +294,25 @@ cJSON *report_json(const verify_result *r)
     cJSON_AddItemToObject(root, "src", text_json_string(or_empty(r->src)));
     cJSON_AddItemToObject(root, "dst", text_json_string(or_empty(r->dst)));
     cJSON_AddItemToObject(root, "summary", json_summary(r));
-    cJSON_AddItemToObject(root, "findings", json_findings(r));
-    cJSON_AddItemToObject(root, "coverage", json_coverage(r));
-    cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
-    for (size_t i = 0; i < r->tensor_count; i++)
-        cJSON_AddItemToArray(ts, json_tensor(&r->tensors[i]));
+    cJSON_AddItemToObject(root, "findings", json_list(LIST_FINDINGS));
+    cJSON_AddItemToObject(root, "coverage", json_coverage());
+    cJSON_AddItemToObject(root, "tensors", json_list(LIST_TENSORS));
+    return root;
+}
+
+static void exact_numbers(cJSON *node);
+
+static jsonstream_source report_source(const verify_result *r)
+{
+    return (jsonstream_source){list_count, list_element, exact_numbers, r};
+}
+
+cJSON *report_json(const verify_result *r)
+{
+    cJSON *root = report_skeleton(r);
+    jsonstream_source src = report_source(r);
+    src.prepare = NULL; /* plain cJSON numbers in the tree */
+    jsonstream_fill(root, &src);
     return root;
 }
 
@@ -299,10 +333,36 @@ static void dot_decimal(char *buf)
     memmove(p + 1, p + n, strlen(p + n) + 1);
 }
 
+/* Integers below 10^15 print as %.15g prints them; done by hand, they cost
+ * no printf and no strtod (most numbers of a report: counts, shapes, 0, 1). */
+#define FAST_INTEGER_LIMIT 1e15
+
+static bool format_integer(double v, char *buf, size_t len)
+{
+    if (!(v > -FAST_INTEGER_LIMIT && v < FAST_INTEGER_LIMIT) || v != floor(v) || (v == 0 && signbit(v)))
+        return false;
+    char digits[24];
+    uint64_t u = (uint64_t)(v < 0 ? -v : v);
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (v < 0 && o + 1 < len)
+        buf[o++] = '-';
+    while (n && o + 1 < len)
+        buf[o++] = digits[--n];
+    buf[o] = '\0';
+    return true;
+}
+
 /* The fewest digits (15..17) that read back as v: cJSON prints 15 and accepts
  * a near miss, so 0.30000000000000004 would come back as 0.3. */
 static void format_double(double v, char *buf, size_t len)
 {
+    if (format_integer(v, buf, len))
+        return;
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
@@ -331,19 +391,30 @@ static void exact_numbers(cJSON *node)
     }
 }
 
+/* The JSON report, streamed: the skeleton, then each list's elements one at
+ * a time, so memory does not grow with the report. */
+static int emit_json(FILE *out, const verify_result *r)
+{
+    cJSON *root = report_skeleton(r);
+    jsonstream_source src = report_source(r);
+    int rc = jsonstream_print(out, root, &src);
+    cJSON_Delete(root);
+    return rc;
+}
+
 char *report_json_string(const verify_result *r)
 {
-    cJSON *root = report_json(r);
-    exact_numbers(root);
-    char *printed = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!printed)
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
         return NULL;
-    char *text = text_json_escape_controls(printed);
-    free(printed);
-    char *out = xasprintf("%s\n", text);
-    free(text);
-    return out;
+    int rc = emit_json(m, r);
+    if (fclose(m) != 0 || rc < 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 /* ---- writing files --------------------------------------------------------- */
@@ -414,20 +485,6 @@ static int check_target(const verify_result *r, const char *path, char *err, siz
     return rc;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* A new file gets the mode any other would: 0666 less the umask. */
 static mode_t file_mode(void)
 {
@@ -436,8 +493,12 @@ static mode_t file_mode(void)
     return 0666 & ~mask;
 }
 
+/* Writes a report to out: 0, or -1 with errno set. */
+typedef int (*report_emit)(FILE *out, const verify_result *r);
+
 /* Whole or not at all: a temporary file beside the target, fsync, rename. */
-static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
+static int write_atomic(const char *path, report_emit emit, const verify_result *r, char *err,
+                        size_t errlen)
 {
     char shown[SHOWN];
     text_escape(path, shown, sizeof shown);
@@ -452,10 +513,11 @@ static int write_atomic(const char *path, const char *text, char *err, size_t er
         return -1;
     }
     int rc = 0;
-    if (fchmod(fd, file_mode()) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
+    FILE *f = fchmod(fd, file_mode()) < 0 ? NULL : fdopen(fd, "w");
+    if (!f || emit(f, r) < 0 || fflush(f) == EOF || fsync(fd) < 0)
         rc = -1;
     int saved = errno;
-    if (close(fd) < 0 && rc == 0) {
+    if ((f ? fclose(f) : close(fd)) < 0 && rc == 0) {
         rc = -1;
         saved = errno;
     }
@@ -478,15 +540,11 @@ static int write_atomic(const char *path, const char *text, char *err, size_t er
     return rc;
 }
 
-static int write_report(const verify_result *r, const char *path, const char *text, char *err,
+static int write_report(const verify_result *r, const char *path, report_emit emit, char *err,
                         size_t errlen)
 {
-    if (!text) {
-        snprintf(err, errlen, "cannot write report: out of memory");
-        return -1;
-    }
     if (strcmp(path, "-") == 0) {
-        if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+        if (emit(stdout, r) < 0 || fflush(stdout) == EOF) {
             snprintf(err, errlen, "cannot write report to stdout: %s", strerror(errno));
             return -1;
         }
@@ -494,15 +552,12 @@ static int write_report(const verify_result *r, const char *path, const char *te
     }
     if (check_target(r, path, err, errlen) < 0)
         return -1;
-    return write_atomic(path, text, err, errlen);
+    return write_atomic(path, emit, r, err, errlen);
 }
 
 int report_write_json(const verify_result *r, const char *path, char *err, size_t errlen)
 {
-    char *text = report_json_string(r);
-    int rc = write_report(r, path, text, err, errlen);
-    free(text);
-    return rc;
+    return write_report(r, path, emit_json, err, errlen);
 }
 
 /* ---- JUnit XML ------------------------------------------------------------- */
@@ -588,6 +643,8 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     fail = fail || first;
     j->tests++;
     j->failures += fail;
+    if (!j->body)
+        return; /* the counting pass */
     fprintf(j->body, "    <testcase classname=\"%s\" name=\"", classname);
     xml_put(j->body, name, true);
     if (!fail && !others) {
@@ -622,7 +679,7 @@ static void junit_tensor(junit *j, size_t t)
             j->scratch[n++] = f;
     }
     const verify_tensor *vt = &j->r->tensors[t];
-    char *shown = text_escape_dup(or_empty(vt->name));
+    char *shown = j->body ? text_escape_dup(or_empty(vt->name)) : NULL;
     junit_case(j, "tensors", shown, j->scratch, n, vt->status == VT_FAIL);
     free(shown);
 }
@@ -682,55 +739,48 @@ static void junit_others(junit *j)
     free(seen.ids);
 }
 
-static char *junit_text(const verify_result *r)
+/* Every testcase, into j->body (NULL: only counted). */
+static void junit_cases(junit *j)
+{
+    for (size_t i = 0; i < j->r->tensor_count; i++)
+        junit_tensor(j, i);
+    for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
+        size_t n = junit_unattached(j, junit_checks[k].id);
+        junit_case(j, junit_checks[k].classname, junit_checks[k].id, j->scratch, n, false);
+    }
+    junit_others(j);
+}
+
+/* The header needs the totals: one pass counts, a second writes, so the XML
+ * streams to the file instead of growing in memory. */
+static int emit_junit(FILE *out, const verify_result *r)
 {
     junit j = {.r = r};
-    char *body = NULL, *out = NULL;
-    size_t body_len = 0, out_len = 0;
-    j.body = open_memstream(&body, &body_len);
-    if (!j.body)
-        return NULL;
     j.links = verify_links_build(r);
     j.scratch = xmalloc(sizeof *j.scratch * (nfindings(r) + 1));
-    for (size_t i = 0; i < r->tensor_count; i++)
-        junit_tensor(&j, i);
-    for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
-        size_t n = junit_unattached(&j, junit_checks[k].id);
-        junit_case(&j, junit_checks[k].classname, junit_checks[k].id, j.scratch, n, false);
-    }
-    junit_others(&j);
-    fclose(j.body);
+    junit_cases(&j);
+    size_t tests = j.tests, failures = j.failures;
+    double secs = isfinite(r->seconds) && r->seconds > 0 ? r->seconds : 0.0;
+    char time[NUM_TEXT];
+    snprintf(time, sizeof time, "%.3f", secs);
+    dot_decimal(time);
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+    fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%s\">\n", tests,
+            failures, time);
+    fprintf(out, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                 "skipped=\"0\" time=\"%s\">\n",
+            tests, failures, time);
+    j.body = out;
+    junit_cases(&j);
+    fputs("  </testsuite>\n</testsuites>\n", out);
     verify_links_free(j.links);
     free(j.scratch);
-    FILE *m = open_memstream(&out, &out_len);
-    if (!m) {
-        free(body);
-        return NULL;
-    }
-    double secs = isfinite(r->seconds) && r->seconds > 0 ? r->seconds : 0.0;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", m);
-    fprintf(m, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", j.tests,
-            j.failures, secs);
-    fprintf(m, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-               "skipped=\"0\" time=\"%.3f\">\n",
-            j.tests, j.failures, secs);
-    fputs(body ? body : "", m);
-    fputs("  </testsuite>\n</testsuites>\n", m);
-    free(body);
-    if (fclose(m) != 0) {
-        free(out);
-        return NULL;
-    }
-    dot_decimal(out); /* in "time": the only non-integer number */
-    return out;
+    return ferror(out) ? -1 : 0;
 }
 
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen)
 {
-    char *text = junit_text(r);
-    int rc = write_report(r, path, text, err, errlen);
-    free(text);
-    return rc;
+    return write_report(r, path, emit_junit, err, errlen);
 }
 
 /* ---- terminal ---------------------------------------------------------- */

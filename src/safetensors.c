@@ -22,6 +22,9 @@ struct st_file {
     uint64_t data_start, data_len;
     st_tensor *tensors;     /* sorted by name */
     size_t count;
+    uint64_t *dims;         /* every tensor's shape, back to back: a tensor costs its
+                               rank, not ST_MAX_RANK, entries */
+    size_t dims_used, dims_cap;
     char **meta_keys, **meta_values;
     size_t meta_count;
 };
@@ -174,21 +177,27 @@ typedef struct {
     size_t errlen;
 } parse_ctx;
 
-static int parse_shape(const parse_ctx *c, const char *name, const cJSON *shape, st_tensor *t)
+static int parse_shape(const parse_ctx *c, const char *name, const cJSON *shape, st_tensor *t,
+                       st_file *f)
 {
     if (!cJSON_IsArray(shape))
         return fail(c->err, c->errlen, c->display, name, "\"shape\" is not an array");
     int rank = cJSON_GetArraySize(shape);
     if (rank > ST_MAX_RANK)
         return fail(c->err, c->errlen, c->display, name, "rank %d exceeds %d", rank, ST_MAX_RANK);
+    if ((size_t)rank > f->dims_cap - f->dims_used) /* counted by count_dims: cannot happen */
+        return fail(c->err, c->errlen, c->display, name, "shape outside the counted dimensions");
+    uint64_t *dims = f->dims + f->dims_used;
+    f->dims_used += (size_t)rank;
+    t->shape = rank ? dims : NULL;
     t->rank = rank;
     t->numel = 1;
     int i = 0;
     for (const cJSON *d = shape->child; d; d = d->next, i++) {
-        if (!node_integer(d, c->lex, &t->shape[i]))
+        if (!node_integer(d, c->lex, &dims[i]))
             return fail(c->err, c->errlen, c->display, name,
                         "shape[%d] is not an integer in 0..2^53", i);
-        if (!ckd_mul_u64(&t->numel, t->numel, t->shape[i]))
+        if (!ckd_mul_u64(&t->numel, t->numel, dims[i]))
             return fail(c->err, c->errlen, c->display, name, "shape overflows 64 bits");
     }
     return 0;
@@ -228,7 +237,7 @@ static int parse_offsets(const parse_ctx *c, const char *name, const cJSON *offs
     return 0;
 }
 
-static int parse_tensor(const parse_ctx *c, const cJSON *entry, st_tensor *t)
+static int parse_tensor(const parse_ctx *c, const cJSON *entry, st_tensor *t, st_file *st)
 {
     const char *name = entry->string;
     if (!cJSON_IsObject(entry))
@@ -246,7 +255,7 @@ static int parse_tensor(const parse_ctx *c, const cJSON *entry, st_tensor *t)
         return fail(c->err, c->errlen, c->display, name, "unknown dtype '%s'",
                     cJSON_IsString(f[0]) ? text_escape(f[0]->valuestring, shown, sizeof shown)
                                          : "(not a string)");
-    if (parse_shape(c, name, f[1], t) < 0 || parse_offsets(c, name, f[2], t) < 0)
+    if (parse_shape(c, name, f[1], t, st) < 0 || parse_offsets(c, name, f[2], t) < 0)
         return -1;
     t->name = xstrdup(name);
     return 0;
@@ -321,6 +330,20 @@ static int check_tiling(const parse_ctx *c, const st_file *f)
     return rc;
 }
 
+/* Sizes the shape store before any tensor points into it: the dimensions of
+ * every shape array short enough to be accepted. */
+static void count_dims(const cJSON *root, st_file *f)
+{
+    size_t n = 0;
+    for (const cJSON *e = root->child; e; e = e->next) {
+        const cJSON *s = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "shape") : NULL;
+        int rank = cJSON_IsArray(s) ? cJSON_GetArraySize(s) : 0;
+        n += rank <= ST_MAX_RANK ? (size_t)rank : 0;
+    }
+    f->dims = xmalloc((n + 1) * sizeof *f->dims);
+    f->dims_cap = n;
+}
+
 static int parse_tensors(const parse_ctx *c, const cJSON *root, st_file *f)
 {
     const char *dup = jsonfile_duplicate_member(root);
@@ -331,6 +354,7 @@ static int parse_tensors(const parse_ctx *c, const cJSON *root, st_file *f)
     }
     size_t n = (size_t)cJSON_GetArraySize(root);
     f->tensors = xcalloc(n, sizeof(st_tensor));
+    count_dims(root, f);
     for (const cJSON *e = root->child; e; e = e->next) {
         if (strcmp(e->string, "__metadata__") == 0) {
             /* the reference reads it as an optional map: null means none */
@@ -338,7 +362,7 @@ static int parse_tensors(const parse_ctx *c, const cJSON *root, st_file *f)
                 return -1;
             continue;
         }
-        if (parse_tensor(c, e, &f->tensors[f->count]) < 0)
+        if (parse_tensor(c, e, &f->tensors[f->count], f) < 0)
             return -1;
         f->count++;
     }
@@ -472,6 +496,7 @@ void st_close(st_file *f)
     free(f->meta_keys);
     free(f->meta_values);
     free(f->tensors);
+    free(f->dims);
     free(f->display);
     free(f);
 }

@@ -223,7 +223,9 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
         verify_tensor *t = &r->tensors[i];
         t->name = xstrdup(e->src->name);
         t->rank = e->src->rank;
-        memcpy(t->shape, e->src->shape, sizeof t->shape);
+        t->shape = t->rank ? xmalloc(sizeof *t->shape * (size_t)t->rank) : NULL;
+        if (t->rank)
+            memcpy(t->shape, e->src->shape, sizeof *t->shape * (size_t)t->rank);
         if (e->src->kind == LT_MXFP4 && t->rank >= 2) { /* the BF16 shape the pair stands for */
             t->shape[t->rank - 1] = e->src->shape[t->rank - 2];
             t->shape[t->rank - 2] = e->src->shape[t->rank - 1];
@@ -530,6 +532,7 @@ void verify_result_free(verify_result *r)
         return;
     for (size_t i = 0; i < r->tensor_count; i++) {
         free(r->tensors[i].name);
+        free(r->tensors[i].shape);
         scale_hist_clear(&r->tensors[i].scale_hist);
     }
     for (size_t i = 0; i < r->pattern_count; i++)
