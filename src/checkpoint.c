@@ -180,6 +180,16 @@ static int cmp_ckpt_tensor(const void *a, const void *b)
     return d ? d : (x->shard > y->shard) - (x->shard < y->shard);
 }
 
+/* Each shard lists its tensors sorted, so one shard (where the largest
+ * counts are) needs no sort: checking is linear, sorting is not. */
+static bool tensors_sorted(const ckpt_tensor *t, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp_ckpt_tensor(&t[i - 1], &t[i]) > 0)
+            return false;
+    return true;
+}
+
 static void merge_tensors(ckpt *c, finding_list *fl)
 {
     size_t total = 0;
@@ -189,7 +199,8 @@ static void merge_tensors(ckpt *c, finding_list *fl)
     for (size_t s = 0; s < c->shard_count; s++)
         for (size_t i = 0; i < st_tensor_count(c->shards[s].st); i++)
             c->tensors[c->tensor_count++] = (ckpt_tensor){st_tensor_at(c->shards[s].st, i), s};
-    qsort(c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_ckpt_tensor);
+    if (!tensors_sorted(c->tensors, c->tensor_count))
+        qsort(c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_ckpt_tensor);
     size_t kept = 0;
     for (size_t i = 0; i < c->tensor_count; i++) {
         if (kept > 0 && strcmp(c->tensors[kept - 1].t->name, c->tensors[i].t->name) == 0) {

@@ -20,13 +20,20 @@
 #define PIECE_ALIGN 64          /* each piece starts a cache line in the slot buffers */
 
 /* One unit of comparison: a slab of a quantized tensor, or a byte range of a
- * kept tensor on both sides. at_* place its bytes in the buffers of a slot. */
+ * kept tensor on both sides. There is one per small tensor: kept small. */
 typedef struct {
     size_t item;
-    mx_slab slab;          /* quantized */
-    uint64_t offset, len;  /* kept */
-    uint64_t at_src, at_a, at_b;
+    union {
+        mx_slab slab;                          /* quantized */
+        struct { uint64_t offset, len; };      /* kept */
+    };
 } piece;
+
+/* Where the next piece of a job goes in the buffers of a slot: the pieces
+ * of a job lie back to back, each aligned, in the order of the job. */
+typedef struct {
+    uint64_t src, a, b;
+} place;
 
 /* What the reader hands over at once: consecutive pieces whose source bytes
  * together stay within the slab budget (or one larger piece), so tiny
@@ -112,6 +119,18 @@ static void piece_sizes(const engine *e, const piece *p, uint64_t sz[3])
     sz[2] = mx_slab_scales_bytes(&p->slab);
 }
 
+/* Moves pl past piece p; returns where p itself goes. */
+static place advance(const engine *e, const piece *p, place *pl)
+{
+    uint64_t sz[3];
+    piece_sizes(e, p, sz);
+    place here = *pl;
+    pl->src += align_up(sz[0]);
+    pl->a += align_up(sz[1]);
+    pl->b += align_up(sz[2]);
+    return here;
+}
+
 /* Appends a piece to the last job, or to a new one when it would take that
  * job past the budget or the piece limit. */
 static void add_piece(engine *e, piece p, uint64_t budget)
@@ -124,12 +143,11 @@ static void add_piece(engine *e, piece p, uint64_t budget)
         j = &e->jobs[e->njobs++];
         *j = (job){.first = e->npieces};
     }
-    p.at_src = j->src_bytes;
-    p.at_a = j->a_bytes;
-    p.at_b = j->b_bytes;
-    j->src_bytes += align_up(sz[0]);
-    j->a_bytes += align_up(sz[1]);
-    j->b_bytes += align_up(sz[2]);
+    place end = {j->src_bytes, j->a_bytes, j->b_bytes};
+    advance(e, &p, &end);
+    j->src_bytes = end.src;
+    j->a_bytes = end.a;
+    j->b_bytes = end.b;
     j->bytes += sz[0] + sz[1] + sz[2];
     j->count++;
     e->bytes_total += sz[0] + sz[1] + sz[2];
@@ -271,10 +289,11 @@ static void *at(void *buf, uint64_t offset)
     return buf ? (char *)buf + offset : NULL;
 }
 
-static void plan_piece_reads(engine *e, const piece *p, slot *sl)
+static void plan_piece_reads(engine *e, const piece *p, slot *sl, place *pl)
 {
     const engine_item *it = &e->items[p->item];
-    void *src = at(sl->src, p->at_src), *a = at(sl->dst_a, p->at_a), *b = at(sl->dst_b, p->at_b);
+    place h = advance(e, p, pl);
+    void *src = at(sl->src, h.src), *a = at(sl->dst_a, h.a), *b = at(sl->dst_b, h.b);
     if (it->kind == ENGINE_KEPT) {
         add_read(e, e->src, it->src, p->offset, src, p->len);
         add_read(e, e->dst, it->dst, p->offset, a, p->len);
@@ -291,8 +310,9 @@ static int read_job(engine *e, const job *j, slot *sl)
     ensure(e, &sl->src, &sl->cap_src, j->src_bytes);
     ensure(e, &sl->dst_a, &sl->cap_a, j->a_bytes);
     ensure(e, &sl->dst_b, &sl->cap_b, j->b_bytes);
+    place pl = {0, 0, 0};
     for (size_t k = 0; k < j->count; k++)
-        plan_piece_reads(e, &e->pieces[j->first + k], sl);
+        plan_piece_reads(e, &e->pieces[j->first + k], sl, &pl);
     return run_reads(e);
 }
 
@@ -435,10 +455,12 @@ static void compute_kept(engine_item *it, const piece *p, const uint8_t *src, co
     }
 }
 
-static int compute_piece(engine *e, const piece *p, const slot *sl, char *err, size_t errlen)
+static int compute_piece(engine *e, const piece *p, const slot *sl, place *pl, char *err,
+                         size_t errlen)
 {
     engine_item *it = &e->items[p->item];
-    const uint8_t *src = at(sl->src, p->at_src), *a = at(sl->dst_a, p->at_a), *b = at(sl->dst_b, p->at_b);
+    place h = advance(e, p, pl);
+    const uint8_t *src = at(sl->src, h.src), *a = at(sl->dst_a, h.a), *b = at(sl->dst_b, h.b);
     if (it->kind == ENGINE_KEPT) {
         compute_kept(it, p, src, a);
         return 0;
@@ -468,8 +490,9 @@ static void finish_item(engine *e, size_t piece_index)
 
 static int compute_job(engine *e, const job *j, const slot *sl, char *err, size_t errlen)
 {
+    place pl = {0, 0, 0};
     for (size_t k = 0; k < j->count; k++) {
-        if (compute_piece(e, &e->pieces[j->first + k], sl, err, errlen) < 0)
+        if (compute_piece(e, &e->pieces[j->first + k], sl, &pl, err, errlen) < 0)
             return -1;
         finish_item(e, j->first + k);
     }

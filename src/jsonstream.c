@@ -12,6 +12,7 @@
  * output. */
 #define MARK '\x01'
 #define MAX_LIST 999
+#define ELEMENT_BUF (64u << 10) /* holds any ordinary element; a larger one is allocated */
 
 cJSON *jsonstream_placeholder(int list)
 {
@@ -96,32 +97,48 @@ static int put_piece(FILE *out, const char *text, size_t len, int indent)
     return 0;
 }
 
+/* An element printed into buf when it fits (no allocation per element: a
+ * list may have millions), else into a new string. NULL when out of memory. */
+static char *print_element(const cJSON *e, char *buf, size_t len)
+{
+    if (cJSON_PrintPreallocated((cJSON *)e, buf, (int)len, 1))
+        return buf;
+    return cJSON_Print(e);
+}
+
 /* The elements of one list, ", " between them as cJSON puts them. */
 static int put_list(FILE *out, const jsonstream_source *src, int list, int indent)
 {
     size_t n = src->count(src->ctx, list);
     bool first = true;
-    for (size_t i = 0; i < n; i++) {
+    char *buf = malloc(ELEMENT_BUF);
+    if (!buf)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         cJSON *e = src->element(src->ctx, list, i);
         if (!e)
             continue;
         if (src->prepare)
             src->prepare(e);
-        char *text = cJSON_Print(e);
+        char *text = print_element(e, buf, ELEMENT_BUF);
         cJSON_Delete(e);
         if (!text) {
             errno = ENOMEM;
-            return -1;
+            rc = -1;
+            break;
         }
         if (!first)
             fputs(", ", out);
         first = false;
-        int rc = put_piece(out, text, strlen(text), indent);
-        free(text);
-        if (rc < 0 || ferror(out))
-            return -1;
+        rc = put_piece(out, text, strlen(text), indent);
+        if (text != buf)
+            free(text);
+        if (rc == 0 && ferror(out))
+            rc = -1;
     }
-    return 0;
+    free(buf);
+    return rc;
 }
 
 /* Tabs at the start of the line that holds position p of text. */

@@ -218,6 +218,10 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
     verify_result *r = c->r;
     r->tensor_count = coverage_count(cv);
     r->tensors = xcalloc(r->tensor_count + 1, sizeof(verify_tensor));
+    /* at most one item per tensor: sized once, not doubled */
+    c->items_cap = c->item_result_cap = r->tensor_count + 1;
+    c->items = xmalloc(c->items_cap * sizeof *c->items);
+    c->item_result = xmalloc(c->item_result_cap * sizeof *c->item_result);
     for (size_t i = 0; i < r->tensor_count; i++) {
         const cov_entry *e = coverage_at(cv, i);
         verify_tensor *t = &r->tensors[i];
