@@ -53,7 +53,9 @@ typedef struct {
 
 typedef struct {
     const ckpt *src, *dst;
-    engine_item *items;
+    const engine_item *items;
+    size_t nitems, next_done;  /* items before next_done have had their call */
+    engine_result res;         /* the item being computed */
     const engine_opts *o;
     piece *pieces;
     size_t npieces, pieces_cap;
@@ -70,7 +72,7 @@ typedef struct {
     struct read_op *reads;   /* the reads of the job being read (reader thread only) */
     size_t nreads, reads_cap;
     int readers;             /* threads of the reader team */
-    uint64_t hist[SCALE_HIST_BYTES]; /* scale bytes of the item being computed */
+    uint64_t hist[256];      /* scale bytes of the item being computed */
     double t_read, t_reader_wait, t_compute, t_compute_wait; /* MXFP4_CHECK_TRACE */
     double start;
     double last_progress;
@@ -158,7 +160,7 @@ static void add_piece(engine *e, piece p, uint64_t budget)
 static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
 {
     for (size_t i = 0; i < n; i++) {
-        engine_item *it = &e->items[i];
+        const engine_item *it = &e->items[i];
         if (it->kind == ENGINE_KEPT) {
             /* whole elements per piece, so each is compared in one piece */
             uint64_t esize = dtype_traits(it->src->t->dtype)->bits / 8;
@@ -427,74 +429,90 @@ static bool kept_equal(dtype_id dt, const uint8_t *src, const uint8_t *dst, uint
  * every element is equal (the non-finite ones are only counted). When the
  * bytes differ, floating-point tensors get statistics so the report says how
  * far off they are; other dtypes get the count of differing elements. */
-static void compute_kept(engine_item *it, const piece *p, const uint8_t *src, const uint8_t *dst)
+static void compute_kept(const engine_item *it, engine_result *res, const piece *p,
+                         const uint8_t *src, const uint8_t *dst)
 {
     dtype_id dt = it->src->t->dtype;
     uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? p->offset / esize : 0;
     uint64_t count = esize ? p->len / esize : 0;
     double a, b;
     if (count && !kept_value(dt, src, 0, &a))
-        it->values = false;
+        res->values = false;
     uint64_t nonfinite;
-    if (kept_equal(dt, src, dst, p->len, esize > 0 && it->values ? esize : 0, &nonfinite)) {
-        it->acc.n += count - nonfinite;
-        it->acc.equal += count - nonfinite;
-        it->acc.nonfinite += nonfinite;
+    if (kept_equal(dt, src, dst, p->len, esize > 0 && res->values ? esize : 0, &nonfinite)) {
+        res->acc.n += count - nonfinite;
+        res->acc.equal += count - nonfinite;
+        res->acc.nonfinite += nonfinite;
         return;
     }
-    it->identical = false;
+    res->identical = false;
     if (!esize) { /* sub-byte elements: only the bytes can be told apart */
-        it->elems_differing += p->len;
+        res->elems_differing += p->len;
         return;
     }
     for (uint64_t i = 0; i < count; i++) {
         bool same = memcmp(src + i * esize, dst + i * esize, (size_t)esize) == 0;
-        it->elems_differing += !same;
-        if (it->values && kept_value(dt, src, i, &a) && kept_value(dt, dst, i, &b))
-            stats_add(&it->acc, first + i, a, b);
+        res->elems_differing += !same;
+        if (res->values && kept_value(dt, src, i, &a) && kept_value(dt, dst, i, &b))
+            stats_add(&res->acc, first + i, a, b);
     }
 }
 
 static int compute_piece(engine *e, const piece *p, const slot *sl, place *pl, char *err,
                          size_t errlen)
 {
-    engine_item *it = &e->items[p->item];
+    const engine_item *it = &e->items[p->item];
     place h = advance(e, p, pl);
     const uint8_t *src = at(sl->src, h.src), *a = at(sl->dst_a, h.a), *b = at(sl->dst_b, h.b);
     if (it->kind == ENGINE_KEPT) {
-        compute_kept(it, p, src, a);
+        compute_kept(it, &e->res, p, src, a);
         return 0;
     }
     mx_buffers buf = {(const uint16_t *)(const void *)src, a, b};
-    uint64_t *hist = it->hist ? e->hist : NULL;
     if (!e->o->backend) {
-        mx_compare_slab_cpu(&it->geom, &p->slab, &buf, &e->o->variant, e->o->requant, &it->acc, hist);
+        mx_compare_slab_cpu(&it->geom, &p->slab, &buf, &e->o->variant, e->o->requant, &e->res.acc,
+                            e->hist);
         return 0;
     }
     return backend_compare_slab(e->o->backend, &it->geom, &p->slab, &buf, &e->o->variant,
-                                e->o->requant, &it->acc, hist, err, errlen);
+                                e->o->requant, &e->res.acc, e->hist, err, errlen);
 }
 
-/* After the last piece of an item: its histogram leaves the working array. */
-static void finish_item(engine *e, size_t piece_index)
+static void reset_result(engine *e)
 {
-    const piece *p = &e->pieces[piece_index];
-    if (piece_index + 1 < e->npieces && e->pieces[piece_index + 1].item == p->item)
-        return;
-    engine_item *it = &e->items[p->item];
-    if (it->kind == ENGINE_QUANTIZED && it->hist) {
-        scale_hist_set(it->hist, e->hist);
-        memset(e->hist, 0, sizeof e->hist);
+    stats_init(&e->res.acc);
+    memset(e->hist, 0, sizeof e->hist);
+    e->res.hist = e->hist;
+    e->res.identical = true;
+    e->res.values = true;
+    e->res.elems_differing = 0;
+}
+
+/* Hands out the results of every item before `upto` (those without pieces
+ * get an empty one), then starts afresh. */
+static void deliver(engine *e, size_t upto)
+{
+    while (e->next_done < upto) {
+        if (e->o->done)
+            e->o->done(e->o->done_ctx, e->next_done, &e->res);
+        e->next_done++;
+        reset_result(e);
     }
+}
+
+/* Before an item's first piece, the items before it are complete. */
+static void start_piece(engine *e, const piece *p)
+{
+    deliver(e, p->item);
 }
 
 static int compute_job(engine *e, const job *j, const slot *sl, char *err, size_t errlen)
 {
     place pl = {0, 0, 0};
     for (size_t k = 0; k < j->count; k++) {
+        start_piece(e, &e->pieces[j->first + k]);
         if (compute_piece(e, &e->pieces[j->first + k], sl, &pl, err, errlen) < 0)
             return -1;
-        finish_item(e, j->first + k);
     }
     return 0;
 }
@@ -516,18 +534,12 @@ static void show_progress(engine *e, bool final)
         fputc('\n', stderr);
 }
 
-int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
+int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_t n,
                const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen)
 {
-    engine e = {.src = src, .dst = dst, .items = items, .o = o, .err = err, .errlen = errlen};
-    for (size_t i = 0; i < n; i++) {
-        stats_init(&items[i].acc);
-        if (items[i].hist)
-            scale_hist_clear(items[i].hist); /* an item without pieces has no scale bytes */
-        items[i].identical = true;
-        items[i].values = true;
-        items[i].elems_differing = 0;
-    }
+    engine e = {.src = src, .dst = dst, .items = items, .nitems = n, .o = o, .err = err,
+                .errlen = errlen};
+    reset_result(&e);
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
     e.readers = reader_count(o->backend);
     pthread_mutex_init(&e.mu, NULL);
@@ -580,8 +592,10 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
                 util_now_seconds() - e.start, e.t_read, e.t_reader_wait, e.t_compute, e.t_compute_wait);
     if (compute_err[0]) /* the reader's error, if any, is already in err */
         snprintf(err, errlen, "%s", compute_err);
-    if (rc == 0)
+    if (rc == 0) {
+        deliver(&e, e.nitems);
         show_progress(&e, true);
+    }
     if (bytes_read)
         *bytes_read = e.bytes_read;
     for (int s = 0; s < SLOTS; s++) {

@@ -208,8 +208,7 @@ static int plan_quantized(vctx *c, size_t ri, const cov_entry *e, char *err, siz
             f->cause = xstrdup("missing_transpose");
     }
     add_item(c, ri, (engine_item){.kind = ENGINE_QUANTIZED, .src = s->plain, .blocks = d->blocks,
-                                  .scales = d->scales, .geom = g,
-                                  .hist = &c->r->tensors[ri].scale_hist});
+                                  .scales = d->scales, .geom = g});
     return 0;
 }
 
@@ -266,10 +265,11 @@ static void check_limits(vctx *c, const verify_tensor *t)
                      text_escape(t->name, name, sizeof name), why);
 }
 
-static void check_quantized(vctx *c, verify_tensor *t)
+static void check_quantized(vctx *c, verify_tensor *t, const uint64_t *hist)
 {
     char name[SHOWN];
     text_escape(t->name, name, sizeof name);
+    scale_hist_set(&t->scale_hist, hist);
     uint64_t nan = scale_hist_count(&t->scale_hist, MXFP4_SCALE_NAN);
     if (nan)
         findings_add(c->r->findings, FIND_SCALE_NAN, SEV_ERROR, t->name, NULL,
@@ -284,32 +284,32 @@ static void check_quantized(vctx *c, verify_tensor *t)
                      name, 100.0 * t->stats.codes_identical, 100.0 * t->stats.scales_identical);
 }
 
-static void collect(vctx *c)
+/* The engine's result for item i (engine_done): the statistics and the
+ * findings of its tensor. */
+static void collect(void *ctx, size_t i, const engine_result *res)
 {
-    for (size_t i = 0; i < c->nitems; i++) {
-        const engine_item *it = &c->items[i];
-        verify_tensor *t = &c->r->tensors[c->item_result[i]];
-        stats_finish(&it->acc, &t->stats);
-        t->compared = true;
-        if (it->kind == ENGINE_KEPT) {
-            t->identical = it->identical;
-            char name[SHOWN];
-            text_escape(t->name, name, sizeof name);
-            if (!it->identical && it->values)
-                findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
-                             "'%s': kept tensor differs from the source (%.4g%% of elements equal, max_abs_err %.6g)",
-                             name, 100.0 * t->stats.equal_fraction, t->stats.max_abs_err);
-            else if (!it->identical) { /* integers and the like: no float statistics */
-                t->compared = false;
-                findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
-                             "'%s': kept tensor differs from the source (%llu elements of %s differ)",
-                             name, (unsigned long long)it->elems_differing,
-                             dtype_name(it->src->t->dtype));
-            }
-            continue;
-        }
+    vctx *c = ctx;
+    const engine_item *it = &c->items[i];
+    verify_tensor *t = &c->r->tensors[c->item_result[i]];
+    stats_finish(&res->acc, &t->stats);
+    t->compared = true;
+    if (it->kind == ENGINE_QUANTIZED) {
         t->identical = t->stats.equal_fraction == 1.0;
-        check_quantized(c, t);
+        check_quantized(c, t, res->hist);
+        return;
+    }
+    t->identical = res->identical;
+    char name[SHOWN];
+    text_escape(t->name, name, sizeof name);
+    if (!res->identical && res->values)
+        findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
+                     "'%s': kept tensor differs from the source (%.4g%% of elements equal, max_abs_err %.6g)",
+                     name, 100.0 * t->stats.equal_fraction, t->stats.max_abs_err);
+    else if (!res->identical) { /* integers and the like: no float statistics */
+        t->compared = false;
+        findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
+                     "'%s': kept tensor differs from the source (%llu elements of %s differ)",
+                     name, (unsigned long long)res->elems_differing, dtype_name(it->src->t->dtype));
     }
 }
 
@@ -332,24 +332,29 @@ static bool has_finding(const verify_result *r, const verify_links *l, size_t t,
     return false;
 }
 
+/* engine_done of a replay: its statistics, nothing else. */
+static void keep_stats(void *ctx, size_t item, const engine_result *res)
+{
+    (void)item;
+    stats_finish(&res->acc, ctx);
+}
+
 /* rel_l2 of one tensor read with a candidate mistake undone, on the first
  * slab only (sample) or on all of it. */
 static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *cand, bool sample,
                             double *rel, char *err, size_t errlen)
 {
     engine_item it = *base;
-    it.hist = NULL; /* the faithful pass counted the scales; a replay must not replace them */
     if (cand->transpose)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
+    stats_result s = {0};
     engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
-                     .variant = cand->v, .first_slab_only = sample};
+                     .variant = cand->v, .first_slab_only = sample, .done = keep_stats, .done_ctx = &s};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
     c->r->bytes_read += bytes;
     if (rc < 0)
         return -1;
-    stats_result s;
-    stats_finish(&it.acc, &s);
     *rel = s.rel_l2;
     return 0;
 }
@@ -467,10 +472,9 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (planned < 0)
         return -1;
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
-                      .progress = c->o->progress};
+                      .progress = c->o->progress, .done = collect, .done_ctx = c};
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
-    collect(c);
     /* the findings a diagnosis adds are on its own tensor: links built before
      * it still answer for every other one */
     verify_links *l = verify_links_build(c->r);
