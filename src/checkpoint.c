@@ -35,6 +35,8 @@ struct ckpt {
     size_t logical_count;
     char **pair_names;           /* owned names of the pairs' logical entries */
     size_t pair_name_count;
+    uint64_t *pair_dims;         /* the pairs' shapes, back to back */
+    size_t pair_dims_used;
     ckpt_config config;
     char **not_convert;
 };
@@ -168,6 +170,16 @@ static int cmp_ckpt_tensor(const void *a, const void *b)
     return d ? d : (x->shard > y->shard) - (x->shard < y->shard);
 }
 
+/* Each shard lists its tensors sorted, so one shard (where the largest
+ * counts are) needs no sort: checking is linear, sorting is not. */
+static bool tensors_sorted(const ckpt_tensor *t, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp_ckpt_tensor(&t[i - 1], &t[i]) > 0)
+            return false;
+    return true;
+}
+
 static void merge_tensors(ckpt *c, finding_list *fl)
 {
     size_t total = 0;
@@ -177,7 +189,8 @@ static void merge_tensors(ckpt *c, finding_list *fl)
     for (size_t s = 0; s < c->shard_count; s++)
         for (size_t i = 0; i < st_tensor_count(c->shards[s].st); i++)
             c->tensors[c->tensor_count++] = (ckpt_tensor){st_tensor_at(c->shards[s].st, i), s};
-    qsort(c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_ckpt_tensor);
+    if (!tensors_sorted(c->tensors, c->tensor_count))
+        qsort(c->tensors, c->tensor_count, sizeof(ckpt_tensor), cmp_ckpt_tensor);
     size_t kept = 0;
     for (size_t i = 0; i < c->tensor_count; i++) {
         if (kept > 0 && strcmp(c->tensors[kept - 1].t->name, c->tensors[i].t->name) == 0) {
@@ -320,9 +333,9 @@ static bool valid_pair(const ckpt *c, const char *base, const ckpt_tensor *block
     return fault == NULL;
 }
 
+/* The logical array holds at most one entry per tensor: sized once. */
 static void add_logical(ckpt *c, ckpt_logical lt)
 {
-    c->logical = xrealloc(c->logical, (c->logical_count + 1) * sizeof(ckpt_logical));
     c->logical[c->logical_count++] = lt;
 }
 
@@ -330,12 +343,13 @@ static ckpt_logical make_pair(ckpt *c, const char *base, const ckpt_tensor *bloc
                               const ckpt_tensor *scales)
 {
     const st_tensor *b = blocks->t;
-    c->pair_names = xrealloc(c->pair_names, (c->pair_name_count + 1) * sizeof(char *));
     char *name = c->pair_names[c->pair_name_count++] = xstrdup(base);
+    uint64_t *shape = c->pair_dims + c->pair_dims_used;
+    c->pair_dims_used += (size_t)(b->rank - 1);
     ckpt_logical lt = {.name = name, .kind = LT_MXFP4, .blocks = blocks, .scales = scales,
-                       .rank = b->rank - 1, .groups = b->shape[b->rank - 2]};
-    memcpy(lt.shape, b->shape, sizeof(uint64_t) * (size_t)(b->rank - 1));
-    lt.shape[lt.rank - 1] = lt.groups * MXFP4_BLOCK_ELEMS;
+                       .rank = b->rank - 1, .shape = shape, .groups = b->shape[b->rank - 2]};
+    memcpy(shape, b->shape, sizeof(uint64_t) * (size_t)(b->rank - 1));
+    shape[lt.rank - 1] = lt.groups * MXFP4_BLOCK_ELEMS;
     lt.bytes = (b->end - b->begin) + (scales->t->end - scales->t->begin);
     return lt;
 }
@@ -354,10 +368,28 @@ static int cmp_logical(const void *a, const void *b)
     return strcmp(((const ckpt_logical *)a)->name, ((const ckpt_logical *)b)->name);
 }
 
+/* Room for every pair a _blocks tensor could make: its name and its shape
+ * (the rank of _blocks less one). */
+static void size_pairs(ckpt *c)
+{
+    size_t names = 0, dims = 0;
+    for (size_t i = 0; i < c->tensor_count; i++) {
+        const st_tensor *t = c->tensors[i].t;
+        if (ends_with(t->name, MXFP4_BLOCKS_SUFFIX) && t->rank >= 2) {
+            names++;
+            dims += (size_t)(t->rank - 1);
+        }
+    }
+    c->pair_names = xmalloc((names + 1) * sizeof *c->pair_names);
+    c->pair_dims = xmalloc((dims + 1) * sizeof *c->pair_dims);
+}
+
 static void build_logical(ckpt *c, finding_list *fl)
 {
     bool *paired = xcalloc(c->tensor_count + 1, sizeof(bool));
-    c->logical = xmalloc(sizeof(ckpt_logical)); /* never NULL: qsort/bsearch want a base */
+    /* never empty: qsort/bsearch want a base */
+    c->logical = xmalloc((c->tensor_count + 1) * sizeof(ckpt_logical));
+    size_pairs(c);
     for (size_t i = 0; i < c->tensor_count; i++) {
         const ckpt_tensor *ct = &c->tensors[i];
         if (!ends_with(ct->t->name, MXFP4_BLOCKS_SUFFIX))
@@ -389,10 +421,8 @@ static void build_logical(ckpt *c, finding_list *fl)
             free(base);
         }
         const st_tensor *t = ct->t;
-        ckpt_logical lt = {.name = t->name, .kind = LT_PLAIN, .plain = ct, .rank = t->rank,
-                           .bytes = t->end - t->begin};
-        memcpy(lt.shape, t->shape, sizeof lt.shape);
-        add_logical(c, lt);
+        add_logical(c, (ckpt_logical){.name = t->name, .kind = LT_PLAIN, .plain = ct, .rank = t->rank,
+                                      .shape = t->shape, .bytes = t->end - t->begin});
     }
     free(paired);
     qsort(c->logical, c->logical_count, sizeof(ckpt_logical), cmp_logical);
@@ -479,6 +509,7 @@ void ckpt_close(ckpt *c)
     free(c->not_convert);
     free((char *)c->config.quant_method);
     free(c->pair_names);
+    free(c->pair_dims);
     free(c->logical);
     free(c->tensors);
     free(c->shards);

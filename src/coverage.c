@@ -72,8 +72,8 @@ static int match_pattern(coverage *cv, const ckpt *src, int p, const char *patte
     return rc;
 }
 
-static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *only, char *err,
-                    size_t errlen)
+static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *only,
+                    cov_expect_fn expect_of, void *expect_ctx, char *err, size_t errlen)
 {
     const ckpt_config *cfg = ckpt_get_config(dst);
     size_t n = ckpt_logical_count(src);
@@ -86,6 +86,16 @@ static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *
     for (size_t i = 0; i < n && rc == 0; i++) {
         cov_entry e = all[i];
         e.expect_kept = e.pattern >= 0;
+        policy_expect rule = EXPECT_UNSET;
+        if (expect_of && expect_of(expect_ctx, e.src->name, &rule, &e.expect_rule) < 0) {
+            snprintf(err, errlen, "a rule could not be matched");
+            rc = -1;
+            break;
+        }
+        if (rule != EXPECT_UNSET) {
+            e.expect_kept = rule == EXPECT_KEPT;
+            e.expect_absent = rule == EXPECT_ABSENT;
+        }
         e.dst = ckpt_logical_find(dst, e.src->name);
         e.found = !e.dst ? COV_MISSING : e.dst->kind == LT_MXFP4 ? COV_QUANTIZED : COV_KEPT;
         if (in_scope(only, e.src->name))
@@ -98,15 +108,38 @@ static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *
 /* Without a quantization_config there is no pattern list to judge kept or
  * quantized against (config.quantization says so once); missing tensors are
  * still missing. */
+static void by_rule(finding *f, const cov_entry *e)
+{
+    if (f && e->expect_rule)
+        finding_set_rule(&f->rule, e->expect_rule, NULL, 0);
+}
+
 static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_list *fl)
 {
-    char name[SHOWN], pat[SHOWN];
+    char name[SHOWN], pat[SHOWN], rule[SHOWN];
     const char *n = e->src->name;
     text_escape(n, name, sizeof name);
+    if (e->expect_rule)
+        text_escape(e->expect_rule, rule, sizeof rule);
+    if (e->expect_absent) {
+        if (e->found != COV_MISSING)
+            by_rule(findings_add(fl, FIND_EXTRA, SEV_ERROR, n, NULL,
+                                 "'%s' is in DST, but rule %s expects it absent", name, rule),
+                    e);
+        return;
+    }
     if (e->found == COV_MISSING)
         findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
-    else if (!cfg->has_quant)
-        return;
+    else if (e->expect_rule && e->expect_kept && e->found == COV_QUANTIZED)
+        by_rule(findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
+                             "'%s' is quantized, but rule %s says keep it", name, rule),
+                e);
+    else if (e->expect_rule && !e->expect_kept && e->found == COV_KEPT)
+        by_rule(findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_ERROR, n, NULL,
+                             "'%s' is kept, but rule %s says quantize it", name, rule),
+                e);
+    else if (e->expect_rule || !cfg->has_quant)
+        ; /* the rule's expectation is met; without a config, patterns judge nothing */
     else if (e->expect_kept && e->found == COV_QUANTIZED)
         findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
                      "'%s' is quantized, but pattern '%s' says keep it", name,
@@ -114,15 +147,16 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
     else if (!e->expect_kept && e->found == COV_KEPT)
         findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_ERROR, n, NULL,
                      "'%s' is kept, but no modules_to_not_convert pattern covers it", name);
-    if (e->expect_kept != e->loader_keeps && loader_could_quantize(e->src))
+    /* the two pattern views, whatever a rule expects */
+    bool conv_keeps = e->pattern >= 0;
+    if (cfg->has_quant && conv_keeps != e->loader_keeps && loader_could_quantize(e->src))
         findings_add(fl, FIND_VIEW_MISMATCH, SEV_WARN, n, NULL,
                      "'%s': the converter %s it but the Hugging Face loader's pattern matching %s it",
-                     name, e->expect_kept ? "keeps" : "quantizes",
-                     e->loader_keeps ? "keeps" : "would quantize");
+                     name, conv_keeps ? "keeps" : "quantizes", e->loader_keeps ? "keeps" : "would quantize");
 }
 
-coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, finding_list *fl,
-                         char *err, size_t errlen)
+coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, cov_expect_fn expect_of,
+                         void *expect_ctx, finding_list *fl, char *err, size_t errlen)
 {
     coverage *cv = xcalloc(1, sizeof *cv);
     const ckpt_config *cfg = ckpt_get_config(dst);
@@ -130,7 +164,7 @@ coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, fin
     cv->patterns = xcalloc(cv->pattern_count + 1, sizeof(cov_pattern));
     for (size_t p = 0; p < cv->pattern_count; p++)
         cv->patterns[p].pattern = cfg->not_convert[p];
-    if (classify(cv, src, dst, only, err, errlen) < 0) {
+    if (classify(cv, src, dst, only, expect_of, expect_ctx, err, errlen) < 0) {
         coverage_free(cv);
         return NULL;
     }

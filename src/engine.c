@@ -17,27 +17,51 @@
 #define READ_PIECE ((uint64_t)2 << 20) /* enough pieces per slab to keep 16 readers busy */
 #define MAX_READERS 16
 
-/* One unit of reading: a slab of a quantized tensor, or a byte range of a
- * kept tensor on both sides. */
+#define BATCH_MAX_PIECES 4096 /* pieces per job: bounds the read list of one hand-over */
+#define PIECE_ALIGN 64          /* each piece starts a cache line in the slot buffers */
+
+/* One unit of comparison: a slab of a quantized tensor, or a byte range of a
+ * kept tensor on both sides. There is one per small tensor: kept small. */
 typedef struct {
     size_t item;
-    mx_slab slab;          /* quantized */
-    uint64_t offset, len;  /* kept */
+    union {
+        mx_slab slab;                          /* quantized */
+        struct { uint64_t offset, len; };      /* kept */
+    };
+} piece;
+
+/* Where the next piece of a job goes in the buffers of a slot: the pieces
+ * of a job lie back to back, each aligned, in the order of the job. */
+typedef struct {
+    uint64_t src, a, b;
+} place;
+
+/* What the reader hands over at once: consecutive pieces whose source bytes
+ * together stay within the slab budget (or one larger piece), so tiny
+ * tensors do not cost a hand-over each. The pieces of one item are
+ * consecutive, and so are its jobs. */
+typedef struct {
+    size_t first, count;                 /* pieces[first .. first + count) */
+    uint64_t src_bytes, a_bytes, b_bytes; /* slot buffer sizes it needs */
+    uint64_t bytes;                      /* tensor data bytes it reads */
 } job;
 
 typedef struct {
     void *src, *dst_a, *dst_b; /* source; blocks (or DST copy); scales */
     size_t cap_src, cap_a, cap_b;
-    size_t job;
     bool full;
 } slot;
 
 typedef struct {
     const ckpt *src, *dst;
-    engine_item *items;
+    const engine_item *items;
+    size_t nitems, next_done;  /* items before next_done have had their call */
+    engine_result res;         /* the item being computed */
     const engine_opts *o;
+    piece *pieces;
+    size_t npieces, pieces_cap;
     job *jobs;
-    size_t njobs;
+    size_t njobs, jobs_cap;
     slot slots[SLOTS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -49,6 +73,7 @@ typedef struct {
     struct read_op *reads;   /* the reads of the job being read (reader thread only) */
     size_t nreads, reads_cap;
     int readers;             /* threads of the reader team */
+    uint64_t hist[256];      /* scale bytes of the item being computed */
     double t_read, t_reader_wait, t_compute, t_compute_wait; /* MXFP4_CHECK_TRACE */
     double start;
     double last_progress;
@@ -78,26 +103,73 @@ uint64_t engine_slab_bytes_from_env(void)
 
 /* ---- planning the reads -------------------------------------------------- */
 
-static void add_job(engine *e, size_t *cap, job j)
+static uint64_t align_up(uint64_t n)
 {
-    xgrow(&e->jobs, cap, e->njobs + 1, sizeof(job));
-    e->jobs[e->njobs++] = j;
+    return (n + PIECE_ALIGN - 1) / PIECE_ALIGN * PIECE_ALIGN;
+}
+
+/* Source, blocks-or-DST-copy and scales bytes of a piece. */
+static void piece_sizes(const engine *e, const piece *p, uint64_t sz[3])
+{
+    const engine_item *it = &e->items[p->item];
+    if (it->kind == ENGINE_KEPT) {
+        sz[0] = sz[1] = p->len;
+        sz[2] = 0;
+        return;
+    }
+    sz[0] = mx_slab_src_bytes(&it->geom, &p->slab);
+    sz[1] = mx_slab_blocks_bytes(&p->slab);
+    sz[2] = mx_slab_scales_bytes(&p->slab);
+}
+
+/* Moves pl past piece p; returns where p itself goes. */
+static place advance(const engine *e, const piece *p, place *pl)
+{
+    uint64_t sz[3];
+    piece_sizes(e, p, sz);
+    place here = *pl;
+    pl->src += align_up(sz[0]);
+    pl->a += align_up(sz[1]);
+    pl->b += align_up(sz[2]);
+    return here;
+}
+
+/* Appends a piece to the last job, or to a new one when it would take that
+ * job past the budget or the piece limit. */
+static void add_piece(engine *e, piece p, uint64_t budget)
+{
+    uint64_t sz[3];
+    piece_sizes(e, &p, sz);
+    job *j = e->njobs ? &e->jobs[e->njobs - 1] : NULL;
+    if (!j || j->count == BATCH_MAX_PIECES || j->src_bytes + align_up(sz[0]) > budget) {
+        xgrow(&e->jobs, &e->jobs_cap, e->njobs + 1, sizeof(job));
+        j = &e->jobs[e->njobs++];
+        *j = (job){.first = e->npieces};
+    }
+    place end = {j->src_bytes, j->a_bytes, j->b_bytes};
+    advance(e, &p, &end);
+    j->src_bytes = end.src;
+    j->a_bytes = end.a;
+    j->b_bytes = end.b;
+    j->bytes += sz[0] + sz[1] + sz[2];
+    j->count++;
+    e->bytes_total += sz[0] + sz[1] + sz[2];
+    xgrow(&e->pieces, &e->pieces_cap, e->npieces + 1, sizeof(piece));
+    e->pieces[e->npieces++] = p;
 }
 
 static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
 {
-    size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
-        engine_item *it = &e->items[i];
+        const engine_item *it = &e->items[i];
         if (it->kind == ENGINE_KEPT) {
-            /* whole elements per job, so each is compared in one piece */
+            /* whole elements per piece, so each is compared in one piece */
             uint64_t unit = dtype_group_bytes(it->src->t->dtype);
             uint64_t step = budget >= unit ? budget - budget % unit : unit;
             uint64_t len = it->src->t->end - it->src->t->begin, off = 0;
-            do { /* a zero-length tensor still gets its (empty) job */
+            do { /* a zero-length tensor still gets its (empty) piece */
                 uint64_t part = len - off < step ? len - off : step;
-                add_job(e, &cap, (job){.item = i, .offset = off, .len = part});
-                e->bytes_total += 2 * part;
+                add_piece(e, (piece){.item = i, .offset = off, .len = part}, budget);
                 off += part;
             } while (off < len && !first_only);
             continue;
@@ -105,11 +177,8 @@ static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
         uint64_t count = mx_plan_slabs(&it->geom, budget, NULL);
         mx_slab *slabs = xmalloc((count ? count : 1) * sizeof *slabs);
         mx_plan_slabs(&it->geom, budget, slabs);
-        for (uint64_t s = 0; s < (first_only && count ? 1 : count); s++) {
-            add_job(e, &cap, (job){.item = i, .slab = slabs[s]});
-            e->bytes_total += mx_slab_src_bytes(&it->geom, &slabs[s]) +
-                              mx_slab_blocks_bytes(&slabs[s]) + mx_slab_scales_bytes(&slabs[s]);
-        }
+        for (uint64_t s = 0; s < (first_only && count ? 1 : count); s++)
+            add_piece(e, (piece){.item = i, .slab = slabs[s]}, budget);
         free(slabs);
     }
 }
@@ -153,9 +222,9 @@ static void add_read(engine *e, const ckpt *c, const ckpt_tensor *t, uint64_t of
                      uint64_t len)
 {
     for (uint64_t done = 0; done < len; done += READ_PIECE) {
-        uint64_t piece = len - done < READ_PIECE ? len - done : READ_PIECE;
+        uint64_t n = len - done < READ_PIECE ? len - done : READ_PIECE;
         xgrow(&e->reads, &e->reads_cap, e->nreads + 1, sizeof(read_op));
-        e->reads[e->nreads++] = (read_op){c, t, offset + done, (char *)dst + done, (size_t)piece};
+        e->reads[e->nreads++] = (read_op){c, t, offset + done, (char *)dst + done, (size_t)n};
     }
 }
 
@@ -186,10 +255,10 @@ static int run_reads(engine *e)
 
 /* Blocks and scales of a slab. A slab of whole rows is one run each; a slab
  * cut along the groups gathers one run per stored row. */
-static void plan_mx_dst_reads(engine *e, const engine_item *it, const mx_slab *s, slot *sl)
+static void plan_mx_dst_reads(engine *e, const engine_item *it, const mx_slab *s, uint8_t *blocks,
+                              uint8_t *scales)
 {
     uint64_t N = it->geom.rows, G = it->geom.groups, groups = s->g1 - s->g0;
-    uint8_t *blocks = sl->dst_a, *scales = sl->dst_b;
     if (groups == G) {
         uint64_t first = s->m0 * N + s->n0, rows = (s->m1 - s->m0) * (s->n1 - s->n0);
         add_read(e, e->dst, it->blocks, first * G * MXFP4_BLOCK_BYTES, blocks,
@@ -216,32 +285,38 @@ static uint64_t slab_src_offset(const mx_geom *g, const mx_slab *s)
     return elem * 2;
 }
 
-static int read_job(engine *e, const job *j, slot *sl)
+/* A piece's place in a slot buffer (a buffer never allocated stays NULL:
+ * only empty pieces point there). */
+static void *at(void *buf, uint64_t offset)
 {
-    const engine_item *it = &e->items[j->item];
-    if (it->kind == ENGINE_KEPT) {
-        ensure(e, &sl->src, &sl->cap_src, j->len);
-        ensure(e, &sl->dst_a, &sl->cap_a, j->len);
-        add_read(e, e->src, it->src, j->offset, sl->src, j->len);
-        add_read(e, e->dst, it->dst, j->offset, sl->dst_a, j->len);
-        return run_reads(e);
-    }
-    uint64_t src_bytes = mx_slab_src_bytes(&it->geom, &j->slab);
-    ensure(e, &sl->src, &sl->cap_src, src_bytes);
-    ensure(e, &sl->dst_a, &sl->cap_a, mx_slab_blocks_bytes(&j->slab));
-    ensure(e, &sl->dst_b, &sl->cap_b, mx_slab_scales_bytes(&j->slab));
-    add_read(e, e->src, it->src, slab_src_offset(&it->geom, &j->slab), sl->src, src_bytes);
-    plan_mx_dst_reads(e, it, &j->slab, sl);
-    return run_reads(e);
+    return buf ? (char *)buf + offset : NULL;
 }
 
-static uint64_t job_bytes(const engine *e, const job *j)
+static void plan_piece_reads(engine *e, const piece *p, slot *sl, place *pl)
 {
-    const engine_item *it = &e->items[j->item];
-    if (it->kind == ENGINE_KEPT)
-        return 2 * j->len;
-    return mx_slab_src_bytes(&it->geom, &j->slab) + mx_slab_blocks_bytes(&j->slab) +
-           mx_slab_scales_bytes(&j->slab);
+    const engine_item *it = &e->items[p->item];
+    place h = advance(e, p, pl);
+    void *src = at(sl->src, h.src), *a = at(sl->dst_a, h.a), *b = at(sl->dst_b, h.b);
+    if (it->kind == ENGINE_KEPT) {
+        add_read(e, e->src, it->src, p->offset, src, p->len);
+        add_read(e, e->dst, it->dst, p->offset, a, p->len);
+        return;
+    }
+    add_read(e, e->src, it->src, slab_src_offset(&it->geom, &p->slab), src,
+             mx_slab_src_bytes(&it->geom, &p->slab));
+    plan_mx_dst_reads(e, it, &p->slab, a, b);
+}
+
+/* All reads of a job's pieces go to the reader team at once. */
+static int read_job(engine *e, const job *j, slot *sl)
+{
+    ensure(e, &sl->src, &sl->cap_src, j->src_bytes);
+    ensure(e, &sl->dst_a, &sl->cap_a, j->a_bytes);
+    ensure(e, &sl->dst_b, &sl->cap_b, j->b_bytes);
+    place pl = {0, 0, 0};
+    for (size_t k = 0; k < j->count; k++)
+        plan_piece_reads(e, &e->pieces[j->first + k], sl, &pl);
+    return run_reads(e);
 }
 
 static void *reader_main(void *arg)
@@ -265,9 +340,8 @@ static void *reader_main(void *arg)
         if (rc < 0)
             e->failed = true;
         else {
-            sl->job = j;
             sl->full = true;
-            e->bytes_read += job_bytes(e, &e->jobs[j]);
+            e->bytes_read += e->jobs[j].bytes;
         }
         pthread_cond_broadcast(&e->cv);
         pthread_mutex_unlock(&e->mu);
@@ -340,7 +414,7 @@ static bool kept_equal(dtype_id dt, const uint8_t *src, const uint8_t *dst, uint
 {
     uint64_t chunks = (len + KEPT_CHUNK - 1) / KEPT_CHUNK, nf = 0;
     int differ = 0;
-#pragma omp parallel for schedule(static) reduction(| : differ) reduction(+ : nf)
+#pragma omp parallel for schedule(static) reduction(| : differ) reduction(+ : nf) if (chunks > 1)
     for (uint64_t c = 0; c < chunks; c++) {
         uint64_t off = c * KEPT_CHUNK, n = len - off < KEPT_CHUNK ? len - off : KEPT_CHUNK;
         differ |= memcmp(src + off, dst + off, (size_t)n) != 0;
@@ -376,50 +450,93 @@ static uint64_t packed_elements_differing(const uint8_t *a, const uint8_t *b, ui
     return n;
 }
 
-static void compute_kept(engine_item *it, const job *j, const slot *sl)
+static void compute_kept(const engine_item *it, engine_result *res, const piece *p,
+                         const uint8_t *src, const uint8_t *dst)
 {
     dtype_id dt = it->src->t->dtype;
-    uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? j->offset / esize : 0;
-    uint64_t count = esize ? j->len / esize : 0;
+    uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? p->offset / esize : 0;
+    uint64_t count = esize ? p->len / esize : 0;
     double a, b;
-    const uint8_t *src = sl->src, *dst = sl->dst_a;
     /* sub-byte dtypes have no float values (kept_value reads nothing then) */
     if ((count || !esize) && !kept_value(dt, src, 0, &a))
-        it->values = false;
+        res->values = false;
     uint64_t nonfinite;
-    if (kept_equal(dt, src, dst, j->len, esize > 0 && it->values ? esize : 0, &nonfinite)) {
-        it->acc.n += count - nonfinite;
-        it->acc.equal += count - nonfinite;
-        it->acc.nonfinite += nonfinite;
+    if (kept_equal(dt, src, dst, p->len, esize > 0 && res->values ? esize : 0, &nonfinite)) {
+        res->acc.n += count - nonfinite;
+        res->acc.equal += count - nonfinite;
+        res->acc.nonfinite += nonfinite;
         return;
     }
-    it->identical = false;
+    res->identical = false;
     if (!esize) {
-        it->elems_differing += packed_elements_differing(src, dst, j->len, dtype_traits(dt)->bits);
+        res->elems_differing += packed_elements_differing(src, dst, p->len, dtype_traits(dt)->bits);
         return;
     }
     for (uint64_t i = 0; i < count; i++) {
         bool same = memcmp(src + i * esize, dst + i * esize, (size_t)esize) == 0;
-        it->elems_differing += !same;
-        if (it->values && kept_value(dt, src, i, &a) && kept_value(dt, dst, i, &b))
-            stats_add(&it->acc, first + i, a, b);
+        res->elems_differing += !same;
+        if (res->values && kept_value(dt, src, i, &a) && kept_value(dt, dst, i, &b))
+            stats_add(&res->acc, first + i, a, b);
     }
+}
+
+static int compute_piece(engine *e, const piece *p, const slot *sl, place *pl, char *err,
+                         size_t errlen)
+{
+    const engine_item *it = &e->items[p->item];
+    place h = advance(e, p, pl);
+    const uint8_t *src = at(sl->src, h.src), *a = at(sl->dst_a, h.a), *b = at(sl->dst_b, h.b);
+    if (it->kind == ENGINE_KEPT) {
+        compute_kept(it, &e->res, p, src, a);
+        return 0;
+    }
+    mx_buffers buf = {(const uint16_t *)(const void *)src, a, b};
+    if (!e->o->backend) {
+        mx_compare_slab_cpu(&it->geom, &p->slab, &buf, &e->o->variant, e->o->requant, &e->res.acc,
+                            e->hist);
+        return 0;
+    }
+    return backend_compare_slab(e->o->backend, &it->geom, &p->slab, &buf, &e->o->variant,
+                                e->o->requant, &e->res.acc, e->hist, err, errlen);
+}
+
+static void reset_result(engine *e)
+{
+    stats_init(&e->res.acc);
+    memset(e->hist, 0, sizeof e->hist);
+    e->res.hist = e->hist;
+    e->res.identical = true;
+    e->res.values = true;
+    e->res.elems_differing = 0;
+}
+
+/* Hands out the results of every item before `upto` (those without pieces
+ * get an empty one), then starts afresh. */
+static void deliver(engine *e, size_t upto)
+{
+    while (e->next_done < upto) {
+        if (e->o->done)
+            e->o->done(e->o->done_ctx, e->next_done, &e->res);
+        e->next_done++;
+        reset_result(e);
+    }
+}
+
+/* Before an item's first piece, the items before it are complete. */
+static void start_piece(engine *e, const piece *p)
+{
+    deliver(e, p->item);
 }
 
 static int compute_job(engine *e, const job *j, const slot *sl, char *err, size_t errlen)
 {
-    engine_item *it = &e->items[j->item];
-    if (it->kind == ENGINE_KEPT) {
-        compute_kept(it, j, sl);
-        return 0;
+    place pl = {0, 0, 0};
+    for (size_t k = 0; k < j->count; k++) {
+        start_piece(e, &e->pieces[j->first + k]);
+        if (compute_piece(e, &e->pieces[j->first + k], sl, &pl, err, errlen) < 0)
+            return -1;
     }
-    mx_buffers b = {sl->src, sl->dst_a, sl->dst_b};
-    if (!e->o->backend) {
-        mx_compare_slab_cpu(&it->geom, &j->slab, &b, &e->o->variant, e->o->requant, &it->acc, it->hist);
-        return 0;
-    }
-    return backend_compare_slab(e->o->backend, &it->geom, &j->slab, &b, &e->o->variant,
-                                e->o->requant, &it->acc, it->hist, err, errlen);
+    return 0;
 }
 
 static void show_progress(engine *e, bool final)
@@ -439,17 +556,12 @@ static void show_progress(engine *e, bool final)
         fputc('\n', stderr);
 }
 
-int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
+int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_t n,
                const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen)
 {
-    engine e = {.src = src, .dst = dst, .items = items, .o = o, .err = err, .errlen = errlen};
-    for (size_t i = 0; i < n; i++) {
-        stats_init(&items[i].acc);
-        memset(items[i].hist, 0, sizeof items[i].hist);
-        items[i].identical = true;
-        items[i].values = true;
-        items[i].elems_differing = 0;
-    }
+    engine e = {.src = src, .dst = dst, .items = items, .nitems = n, .o = o, .err = err,
+                .errlen = errlen};
+    reset_result(&e);
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
     e.readers = reader_count(o->backend);
     pthread_mutex_init(&e.mu, NULL);
@@ -461,6 +573,7 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     if (pthread_create(&reader, NULL, reader_main, &e) != 0) {
         snprintf(err, errlen, "cannot start the reader thread");
         free(e.jobs);
+        free(e.pieces);
         pthread_cond_destroy(&e.cv);
         pthread_mutex_destroy(&e.mu);
         return -1;
@@ -496,13 +609,15 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
     pthread_mutex_unlock(&e.mu);
     pthread_join(reader, NULL);
     if (getenv("MXFP4_CHECK_TRACE")) /* where the time went: tuning aid */
-        fprintf(stderr, "engine: %zu jobs, %d readers, %.3f s: read %.3f (waiting for a slot %.3f), "
-                        "compute %.3f (waiting for data %.3f)\n", e.njobs, e.readers,
+        fprintf(stderr, "engine: %zu pieces in %zu jobs, %d readers, %.3f s: read %.3f (waiting for a slot %.3f), "
+                        "compute %.3f (waiting for data %.3f)\n", e.npieces, e.njobs, e.readers,
                 util_now_seconds() - e.start, e.t_read, e.t_reader_wait, e.t_compute, e.t_compute_wait);
     if (compute_err[0]) /* the reader's error, if any, is already in err */
         snprintf(err, errlen, "%s", compute_err);
-    if (rc == 0)
+    if (rc == 0) {
+        deliver(&e, e.nitems);
         show_progress(&e, true);
+    }
     if (bytes_read)
         *bytes_read = e.bytes_read;
     for (int s = 0; s < SLOTS; s++) {
@@ -511,6 +626,7 @@ int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
         release(&e, e.slots[s].dst_b);
     }
     free(e.jobs);
+    free(e.pieces);
     free(e.reads);
     pthread_cond_destroy(&e.cv);
     pthread_mutex_destroy(&e.mu);

@@ -1,7 +1,9 @@
 /* engine.h - the streaming pass of `verify`: reads each planned tensor once,
  * in large reads on a reader thread, while the backend computes on the
  * previous slab (two buffers in flight, so memory stays bounded whatever the
- * checkpoint's size).
+ * checkpoint's size). Small tensors travel together: consecutive pieces are
+ * batched up to the slab budget, so a checkpoint of a million tiny tensors
+ * costs a few hundred hand-overs between the threads, not a million.
  *
  * The caller owns the items; the engine fills their outputs. */
 #ifndef MXC_ENGINE_H
@@ -23,20 +25,30 @@
 
 typedef enum { ENGINE_QUANTIZED, ENGINE_KEPT } engine_kind;
 
+/* What to compare. Inputs only: a run has one per tensor, so the outputs
+ * (engine_result) exist for one item at a time, not for all of them. */
 typedef struct {
     engine_kind kind;
     const ckpt_tensor *src;              /* source tensor (BF16 for quantized) */
     const ckpt_tensor *dst;              /* ENGINE_KEPT: DST's copy, same dtype and shape */
     const ckpt_tensor *blocks, *scales;  /* ENGINE_QUANTIZED */
     mx_geom geom;                        /* ENGINE_QUANTIZED */
-    /* outputs */
+} engine_item;
+
+/* What one item gave, handed to engine_done once it is complete. */
+typedef struct {
     stats_acc acc;
-    uint64_t hist[256];                  /* scale bytes seen */
+    const uint64_t *hist;                /* ENGINE_QUANTIZED: count per scale byte (256;
+                                            255 is NaN), valid during the call */
     bool identical;                      /* ENGINE_KEPT: bytes equal */
     bool values;                         /* ENGINE_KEPT: the dtype has float values, so
                                             statistics mean something */
     uint64_t elems_differing;            /* ENGINE_KEPT: elements whose bytes differ */
-} engine_item;
+} engine_result;
+
+/* Called for every item, in item order, once it is complete (an item with
+ * nothing to read, an empty quantized tensor, gets an empty result). */
+typedef void (*engine_done)(void *ctx, size_t item, const engine_result *res);
 
 typedef struct {
     backend *backend;     /* where slabs are computed (NULL: the CPU) */
@@ -45,12 +57,15 @@ typedef struct {
     bool requant;         /* also run the reference quantizer */
     bool progress;        /* progress bar on stderr */
     bool first_slab_only; /* a sample: each item's first slab (diagnosis) */
+    engine_done done;     /* receives each item's result */
+    void *done_ctx;
 } engine_opts;
 
-/* Runs every item. Returns 0, or -1 with err set when a read fails (the file
- * shrank, an I/O error): input that cannot be read. *bytes_read (may be NULL)
+/* Runs every item, calling o->done for each. Returns 0, or -1 with err set
+ * when a read fails (the file shrank, an I/O error): input that cannot be
+ * read (items after the failure then get no call). *bytes_read (may be NULL)
  * gets the bytes of tensor data read. */
-int engine_run(const ckpt *src, const ckpt *dst, engine_item *items, size_t n,
+int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_t n,
                const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen);
 
 /* Slab size from the environment (MXFP4_CHECK_SLAB_BYTES, for tests and

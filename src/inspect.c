@@ -1,6 +1,7 @@
 /* `mxfp4-check inspect PATH [--json] [--tensor NAME]`: what a checkpoint
  * holds, one row per logical tensor, with its structural findings. */
 #include <cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "jsonstream.h"
 #include "mxfp4.h"
 #include "outfile.h"
 #include "pattern.h"
@@ -287,55 +289,85 @@ static cJSON *json_tensor(const ckpt *c, const ckpt_logical *lt, const uint64_t 
     return o;
 }
 
-static cJSON *json_findings(const finding_list *fl)
+static cJSON *json_finding(const finding *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", text_json_string(f->id));
+    cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
+    cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
+    cJSON_AddItemToObject(o, "file", text_json_string(f->file));
+    cJSON_AddItemToObject(o, "message", text_json_string(f->message));
+    return o;
+}
+
+static cJSON *json_shard(const ckpt_shard *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "file", text_json_string(s->file));
+    cJSON_AddNumberToObject(o, "tensors", (double)st_tensor_count(s->st));
+    cJSON_AddNumberToObject(o, "data_bytes", (double)st_data_len(s->st));
+    return o;
+}
+
+/* The lists that grow with the input, streamed one element at a time
+ * (jsonstream.h): a million tensors never become one cJSON tree. */
+enum { LIST_SHARDS, LIST_PATTERNS, LIST_TENSORS, LIST_FINDINGS };
+
+typedef struct {
+    const ckpt *c;
+    const finding_list *fl;
+} json_ctx;
+
+static size_t list_count(const void *ctx, int list)
+{
+    const json_ctx *x = ctx;
+    switch (list) {
+    case LIST_SHARDS: return ckpt_shard_count(x->c);
+    case LIST_PATTERNS: return (size_t)ckpt_get_config(x->c)->n_not_convert;
+    case LIST_TENSORS: return ckpt_logical_count(x->c);
+    default: return findings_count(x->fl);
+    }
+}
+
+static cJSON *list_element(const void *ctx, int list, size_t i)
+{
+    const json_ctx *x = ctx;
+    switch (list) {
+    case LIST_SHARDS: return json_shard(ckpt_shard_at(x->c, i));
+    case LIST_PATTERNS: return text_json_string(ckpt_get_config(x->c)->not_convert[i]);
+    case LIST_TENSORS: return json_tensor(x->c, ckpt_logical_at(x->c, i), NULL);
+    default: return json_finding(findings_at(x->fl, i));
+    }
+}
+
+static cJSON *json_list(int list)
 {
     cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < findings_count(fl); i++) {
-        const finding *f = findings_at(fl, i);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "id", text_json_string(f->id));
-        cJSON_AddStringToObject(o, "severity", severity_name(f->sev));
-        cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
-        cJSON_AddItemToObject(o, "file", text_json_string(f->file));
-        cJSON_AddItemToObject(o, "message", text_json_string(f->message));
-        cJSON_AddItemToArray(a, o);
-    }
+    cJSON_AddItemToArray(a, jsonstream_placeholder(list));
     return a;
 }
 
-/* Returns 0, or -1 when out of memory (said on stderr). */
+/* Returns 0, or -1 when out of memory (said on stderr); write errors are
+ * the caller's to find on out. */
 static int print_json(FILE *out, const ckpt *c, const finding_list *fl, const ckpt_logical *one,
                       const uint64_t *hist)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "mxfp4-check/inspect/1");
     cJSON_AddItemToObject(root, "path", text_json_string(ckpt_path(c)));
-    cJSON *shards = cJSON_AddArrayToObject(root, "shards");
-    for (size_t i = 0; i < ckpt_shard_count(c); i++) {
-        const ckpt_shard *s = ckpt_shard_at(c, i);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToObject(o, "file", text_json_string(s->file));
-        cJSON_AddNumberToObject(o, "tensors", (double)st_tensor_count(s->st));
-        cJSON_AddNumberToObject(o, "data_bytes", (double)st_data_len(s->st));
-        cJSON_AddItemToArray(shards, o);
-    }
+    cJSON_AddItemToObject(root, "shards", json_list(LIST_SHARDS));
     const ckpt_config *cfg = ckpt_get_config(c);
     cJSON *q = cfg->has_quant ? cJSON_AddObjectToObject(root, "quantization_config")
                               : (cJSON_AddNullToObject(root, "quantization_config"), NULL);
     if (q) {
         cJSON_AddItemToObject(q, "quant_method", text_json_string(cfg->quant_method));
-        cJSON *pats = cJSON_AddArrayToObject(q, "modules_to_not_convert");
-        for (int i = 0; i < cfg->n_not_convert; i++)
-            cJSON_AddItemToArray(pats, text_json_string(cfg->not_convert[i]));
+        cJSON_AddItemToObject(q, "modules_to_not_convert", json_list(LIST_PATTERNS));
     }
     if (one)
         cJSON_AddItemToObject(root, "tensor", json_tensor(c, one, hist));
-    else {
-        cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
-        for (size_t i = 0; i < ckpt_logical_count(c); i++)
-            cJSON_AddItemToArray(ts, json_tensor(c, ckpt_logical_at(c, i), NULL));
-    }
-    cJSON_AddItemToObject(root, "findings", json_findings(fl));
+    else
+        cJSON_AddItemToObject(root, "tensors", json_list(LIST_TENSORS));
+    cJSON_AddItemToObject(root, "findings", json_list(LIST_FINDINGS));
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     size_t quantized = 0;
     for (size_t i = 0; i < ckpt_logical_count(c); i++)
@@ -346,18 +378,13 @@ static int print_json(FILE *out, const ckpt *c, const finding_list *fl, const ck
     cJSON_AddNumberToObject(sum, "bytes", (double)ckpt_data_bytes(c));
     cJSON_AddNumberToObject(sum, "errors", (double)findings_count_sev(fl, SEV_ERROR));
     cJSON_AddNumberToObject(sum, "warnings", (double)findings_count_sev(fl, SEV_WARN));
-    char *printed = cJSON_Print(root);
+    json_ctx ctx = {c, fl};
+    jsonstream_source src = {list_count, list_element, NULL, &ctx};
+    int rc = jsonstream_print(out, root, &src);
     cJSON_Delete(root);
-    if (!printed) {
+    if (rc < 0 && !ferror(out))
         fputs("mxfp4-check: out of memory printing JSON\n", stderr);
-        return -1;
-    }
-    char *text = text_json_escape_controls(printed);
-    free(printed);
-    fputs(text, out);
-    fputc('\n', out);
-    free(text);
-    return 0;
+    return rc < 0 && !ferror(out) ? -1 : 0;
 }
 
 /* ---- command ------------------------------------------------------------- */

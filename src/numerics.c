@@ -242,7 +242,7 @@ void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b
     uint64_t per_matrix = transposed ? s->g1 - s->g0 : div_ceil(s->n1 - s->n0, ROW_TILE);
     uint64_t items = mats * per_matrix;
     stats_acc *part = xmalloc((items ? items : 1) * sizeof *part);
-#pragma omp parallel
+#pragma omp parallel if (items > 1)
     {
         uint64_t local_hist[256] = {0};
 #pragma omp for schedule(dynamic, 4)

@@ -42,6 +42,9 @@ struct outfile {
     mode_t perm;      /* OF_REPLACE: permission bits of the file replaced */
     int fd;           /* OF_FD: 1 or 2; else ours once opened (the directory for OF_REPLACE), or -1 */
     bool committed;
+    int tmp_fd;       /* OF_REPLACE between outfile_begin and outfile_finish, else -1 */
+    char tmp[NAME_MAX + 1];
+    int error;        /* errno of the first failed write of the stream, or 0 */
 };
 
 /* ---- messages -------------------------------------------------------------- */
@@ -199,6 +202,7 @@ int outfile_resolve(const char *path, outfile **out, char *err, size_t errlen)
     outfile *o = xcalloc(1, sizeof *o);
     o->path = xstrdup(path);
     o->fd = -1;
+    o->tmp_fd = -1;
     int rc = 0;
     if (strcmp(path, OUTFILE_STDOUT) == 0) {
         o->kind = OF_FD;
@@ -378,27 +382,62 @@ static int make_temp(const outfile *o, char *name, size_t len)
     return -1;
 }
 
-static int commit_replace(outfile *o, const char *data, size_t len, char *err, size_t errlen)
+/* The stream's writes: every one checked, the first failure kept. Always
+ * "all taken": glibc's fwrite mishandles a cookie write that returns -1
+ * (it reads past the caller's buffer), and the kept errno is what counts. */
+static ssize_t stream_write(void *cookie, const char *buf, size_t len)
 {
-    char tmp[NAME_MAX + 1];
-    int fd = make_temp(o, tmp, sizeof tmp);
-    if (fd < 0)
-        return fail(o, err, errlen, "%s", strerror(errno));
-    int rc = 0, e = 0;
-    if ((o->exists && fchmod(fd, o->perm) < 0) || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    outfile *o = cookie;
+    if (o->error)
+        return (ssize_t)len;
+    int fd = o->kind == OF_REPLACE ? o->tmp_fd : o->fd;
+    int rc = o->kind == OF_REPLACE ? write_all(fd, buf, len) : write_stream(fd, buf, len);
+    if (rc < 0)
+        o->error = errno ? errno : EIO;
+    return (ssize_t)len;
+}
+
+FILE *outfile_begin(outfile *o, char *err, size_t errlen)
+{
+    if (o->committed || o->fd < 0) {
+        fail(o, err, errlen, "%s", o->committed ? "written twice" : "not opened");
+        return NULL;
+    }
+    o->committed = true;
+    o->error = 0;
+    if (o->kind == OF_FD && fflush(o->fd == STDOUT_FILENO ? stdout : stderr) != 0) { /* what came before */
+        fail(o, err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    if (o->kind == OF_REPLACE && (o->tmp_fd = make_temp(o, o->tmp, sizeof o->tmp)) < 0) {
+        fail(o, err, errlen, "%s", strerror(errno));
+        return NULL;
+    }
+    FILE *f = fopencookie(o, "w", (cookie_io_functions_t){.write = stream_write});
+    if (!f)
+        abort(); /* out of memory is not an input error */
+    return f;
+}
+
+/* Puts the finished temporary file in place of the target. */
+static int replace_target(outfile *o, int failed, char *err, size_t errlen)
+{
+    int rc = failed ? -1 : 0, e = failed;
+    if (rc == 0 && ((o->exists && fchmod(o->tmp_fd, o->perm) < 0) || fsync(o->tmp_fd) < 0)) {
         rc = -1;
         e = errno;
     }
-    if (close(fd) < 0 && rc == 0) {
+    if (close(o->tmp_fd) < 0 && rc == 0) {
         rc = -1;
         e = errno;
     }
-    if (rc == 0 && renameat(o->fd, tmp, o->fd, o->base) < 0) {
+    o->tmp_fd = -1;
+    if (rc == 0 && renameat(o->fd, o->tmp, o->fd, o->base) < 0) {
         rc = -1;
         e = errno;
     }
     if (rc < 0) {
-        unlinkat(o->fd, tmp, 0);
+        unlinkat(o->fd, o->tmp, 0);
         return fail(o, err, errlen, "%s", strerror(e));
     }
     /* the rename itself survives a crash; EINVAL: a filesystem without it */
@@ -407,18 +446,22 @@ static int commit_replace(outfile *o, const char *data, size_t len, char *err, s
     return 0;
 }
 
+int outfile_finish(outfile *o, FILE *f, char *err, size_t errlen)
+{
+    bool closed = fclose(f) == 0;
+    int failed = o->error ? o->error : closed ? 0 : EIO;
+    if (o->kind == OF_REPLACE)
+        return replace_target(o, failed, err, errlen);
+    return failed ? fail(o, err, errlen, "%s", strerror(failed)) : 0;
+}
+
 int outfile_commit(outfile *o, const char *data, size_t len, char *err, size_t errlen)
 {
-    if (o->committed || o->fd < 0)
-        return fail(o, err, errlen, "%s", o->committed ? "written twice" : "not opened");
-    o->committed = true;
-    if (o->kind == OF_REPLACE)
-        return commit_replace(o, data, len, err, errlen);
-    if (o->kind == OF_FD && fflush(o->fd == STDOUT_FILENO ? stdout : stderr) != 0) /* what came before */
-        return fail(o, err, errlen, "%s", strerror(errno));
-    if (write_stream(o->fd, data, len) < 0)
-        return fail(o, err, errlen, "%s", strerror(errno));
-    return 0;
+    FILE *f = outfile_begin(o, err, errlen);
+    if (!f)
+        return -1;
+    fwrite(data, 1, len, f);
+    return outfile_finish(o, f, err, errlen);
 }
 
 void outfile_close(outfile *o)

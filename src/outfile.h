@@ -88,6 +88,12 @@ int outfile_open(outfile *o, char *err, size_t errlen);
  * taken part of the data. */
 int outfile_commit(outfile *o, const char *data, size_t len, char *err, size_t errlen);
 
+/* The same, written as a stream (a report too large to hold in memory):
+ * outfile_begin gives the stream (NULL with err), outfile_finish closes it
+ * and puts the file in place, with outfile_commit's guarantees. */
+FILE *outfile_begin(outfile *o, char *err, size_t errlen);
+int outfile_finish(outfile *o, FILE *f, char *err, size_t errlen);
+
 /* Closes what outfile_open opened and frees o. outfile_close(NULL) is a no-op. */
 void outfile_close(outfile *o);
 

@@ -3,6 +3,7 @@
  * none of them. */
 #include "report.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonstream.h"
 #include "mxfp4.h"
 #include "text.h"
 #include "util.h"
@@ -55,6 +57,24 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
+/* The distinct finding ids met so far. Ids come from the code, not from the
+ * input, so there are a few dozen at most: a list is enough. */
+typedef struct {
+    const char **ids;
+    size_t count, cap;
+} id_set;
+
+/* Adds id; false when it was already there. */
+static bool id_set_add(id_set *s, const char *id)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return false;
+    xgrow(&s->ids, &s->cap, s->count + 1, sizeof *s->ids);
+    s->ids[s->count++] = id;
+    return true;
+}
+
 /* ---- JSON ---------------------------------------------------------------- */
 
 /* JSON has no infinity or NaN. */
@@ -84,16 +104,6 @@ static cJSON *json_finding(const finding *f)
     return o;
 }
 
-static cJSON *json_findings(const verify_result *r)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (f)
-            cJSON_AddItemToArray(a, json_finding(f));
-    }
-    return a;
-}
 
 static cJSON *json_summary(const verify_result *r)
 {
@@ -118,26 +128,34 @@ static const struct {
     {FIND_STALE_PATTERN, "stale_patterns"}, {FIND_VIEW_MISMATCH, "view_mismatch"},
 };
 
-static cJSON *json_coverage(const verify_result *r)
+#define N_COVERAGE_LISTS (sizeof coverage_lists / sizeof coverage_lists[0])
+
+/* The report's lists that grow with the input: streamed (jsonstream.h). */
+enum { LIST_FINDINGS, LIST_PATTERNS, LIST_TENSORS, LIST_COVERAGE /* + k */ };
+
+/* An array holding the placeholder of list. */
+static cJSON *json_list(int list)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, jsonstream_placeholder(list));
+    return a;
+}
+
+static cJSON *json_pattern(const verify_pattern *p)
+{
+    cJSON *po = cJSON_CreateObject();
+    cJSON_AddItemToObject(po, "pattern", text_json_string(or_empty(p->pattern)));
+    cJSON_AddItemToObject(po, "matched", json_count(p->matched));
+    cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
+    return po;
+}
+
+static cJSON *json_coverage(void)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON *pats = cJSON_AddArrayToObject(o, "patterns");
-    for (size_t i = 0; i < r->pattern_count; i++) {
-        const verify_pattern *p = &r->patterns[i];
-        cJSON *po = cJSON_CreateObject();
-        cJSON_AddItemToObject(po, "pattern", text_json_string(or_empty(p->pattern)));
-        cJSON_AddItemToObject(po, "matched", json_count(p->matched));
-        cJSON_AddItemToObject(po, "matched_loader", json_count(p->matched_loader));
-        cJSON_AddItemToArray(pats, po);
-    }
-    for (size_t k = 0; k < sizeof coverage_lists / sizeof coverage_lists[0]; k++) {
-        cJSON *a = cJSON_AddArrayToObject(o, coverage_lists[k].key);
-        for (size_t i = 0; i < nfindings(r); i++) {
-            const finding *f = live_finding(r, i);
-            if (f && f->tensor && f->id && strcmp(f->id, coverage_lists[k].id) == 0)
-                cJSON_AddItemToArray(a, text_json_string(f->tensor));
-        }
-    }
+    cJSON_AddItemToObject(o, "patterns", json_list(LIST_PATTERNS));
+    for (size_t k = 0; k < N_COVERAGE_LISTS; k++)
+        cJSON_AddItemToObject(o, coverage_lists[k].key, json_list(LIST_COVERAGE + (int)k));
     return o;
 }
 
@@ -204,32 +222,25 @@ static cJSON *json_requant(const stats_result *s)
 }
 
 /* Scale exponents e = byte - 127 as decimal keys; byte 0xFF (NaN) apart. */
-static cJSON *json_histogram(const uint64_t hist[256])
+static cJSON *json_histogram(const scale_hist *sh)
 {
     cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateObject();
     int lo = -1, hi = -1;
-    for (int b = 0; b < (int)MXFP4_SCALE_NAN; b++) {
-        if (!hist[b])
+    for (unsigned i = 0; i < sh->n; i++) {
+        int b = sh->entries[i].byte;
+        if (b == (int)MXFP4_SCALE_NAN)
             continue;
         char key[16];
         snprintf(key, sizeof key, "%d", b - MXFP4_SCALE_BIAS);
-        cJSON_AddItemToObject(counts, key, json_count(hist[b]));
+        cJSON_AddItemToObject(counts, key, json_count(sh->entries[i].count));
         lo = lo < 0 ? b : lo;
         hi = b;
     }
     cJSON_AddItemToObject(h, "min", lo < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(lo - MXFP4_SCALE_BIAS));
     cJSON_AddItemToObject(h, "max", hi < 0 ? cJSON_CreateNull() : cJSON_CreateNumber(hi - MXFP4_SCALE_BIAS));
     cJSON_AddItemToObject(h, "counts", counts);
-    cJSON_AddItemToObject(h, "nan", json_count(hist[MXFP4_SCALE_NAN]));
+    cJSON_AddItemToObject(h, "nan", json_count(scale_hist_count(sh, MXFP4_SCALE_NAN)));
     return h;
-}
-
-static bool histogram_empty(const uint64_t hist[256])
-{
-    for (int b = 0; b < 256; b++)
-        if (hist[b])
-            return false;
-    return true;
 }
 
 static const char *status_name(vt_status s)
@@ -248,12 +259,33 @@ static cJSON *json_tensor(const verify_tensor *t)
     cJSON_AddItemToObject(o, "stats", t->compared ? json_stats(t) : cJSON_CreateNull());
     if (quantized && t->compared)
         cJSON_AddItemToObject(o, "requant", json_requant(&t->stats));
-    if (quantized && (t->compared || !histogram_empty(t->scale_hist)))
-        cJSON_AddItemToObject(o, "scale_hist", json_histogram(t->scale_hist));
+    if (quantized && (t->compared || t->scale_hist.n > 0))
+        cJSON_AddItemToObject(o, "scale_hist", json_histogram(&t->scale_hist));
     return o;
 }
 
-cJSON *report_json(const verify_result *r)
+static size_t list_count(const void *ctx, int list)
+{
+    const verify_result *r = ctx;
+    return list == LIST_PATTERNS ? r->pattern_count : list == LIST_TENSORS ? r->tensor_count : nfindings(r);
+}
+
+static cJSON *list_element(const void *ctx, int list, size_t i)
+{
+    const verify_result *r = ctx;
+    if (list == LIST_PATTERNS)
+        return json_pattern(&r->patterns[i]);
+    if (list == LIST_TENSORS)
+        return json_tensor(&r->tensors[i]);
+    const finding *f = live_finding(r, i);
+    if (list == LIST_FINDINGS)
+        return f ? json_finding(f) : NULL;
+    const char *id = coverage_lists[list - LIST_COVERAGE].id;
+    return f && f->tensor && f->id && strcmp(f->id, id) == 0 ? text_json_string(f->tensor) : NULL;
+}
+
+/* The report with its long lists as placeholders. */
+static cJSON *report_skeleton(const verify_result *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", REPORT_SCHEMA);
@@ -261,11 +293,25 @@ cJSON *report_json(const verify_result *r)
     cJSON_AddItemToObject(root, "src", text_json_string(or_empty(r->src)));
     cJSON_AddItemToObject(root, "dst", text_json_string(or_empty(r->dst)));
     cJSON_AddItemToObject(root, "summary", json_summary(r));
-    cJSON_AddItemToObject(root, "findings", json_findings(r));
-    cJSON_AddItemToObject(root, "coverage", json_coverage(r));
-    cJSON *ts = cJSON_AddArrayToObject(root, "tensors");
-    for (size_t i = 0; i < r->tensor_count; i++)
-        cJSON_AddItemToArray(ts, json_tensor(&r->tensors[i]));
+    cJSON_AddItemToObject(root, "findings", json_list(LIST_FINDINGS));
+    cJSON_AddItemToObject(root, "coverage", json_coverage());
+    cJSON_AddItemToObject(root, "tensors", json_list(LIST_TENSORS));
+    return root;
+}
+
+static void exact_numbers(cJSON *node);
+
+static jsonstream_source report_source(const verify_result *r)
+{
+    return (jsonstream_source){list_count, list_element, exact_numbers, r};
+}
+
+cJSON *report_json(const verify_result *r)
+{
+    cJSON *root = report_skeleton(r);
+    jsonstream_source src = report_source(r);
+    src.prepare = NULL; /* plain cJSON numbers in the tree */
+    jsonstream_fill(root, &src);
     return root;
 }
 
@@ -286,10 +332,36 @@ static void dot_decimal(char *buf)
     memmove(p + 1, p + n, strlen(p + n) + 1);
 }
 
+/* Integers below 10^15 print as %.15g prints them; done by hand, they cost
+ * no printf and no strtod (most numbers of a report: counts, shapes, 0, 1). */
+#define FAST_INTEGER_LIMIT 1e15
+
+static bool format_integer(double v, char *buf, size_t len)
+{
+    if (!(v > -FAST_INTEGER_LIMIT && v < FAST_INTEGER_LIMIT) || v != floor(v) || (v == 0 && signbit(v)))
+        return false;
+    char digits[24];
+    uint64_t u = (uint64_t)(v < 0 ? -v : v);
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (v < 0 && o + 1 < len)
+        buf[o++] = '-';
+    while (n && o + 1 < len)
+        buf[o++] = digits[--n];
+    buf[o] = '\0';
+    return true;
+}
+
 /* The fewest digits (15..17) that read back as v: cJSON prints 15 and accepts
  * a near miss, so 0.30000000000000004 would come back as 0.3. */
 static void format_double(double v, char *buf, size_t len)
 {
+    if (format_integer(v, buf, len))
+        return;
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
@@ -318,19 +390,30 @@ static void exact_numbers(cJSON *node)
     }
 }
 
+/* The JSON report, streamed: the skeleton, then each list's elements one at
+ * a time, so memory does not grow with the report. */
+static int emit_json(FILE *out, const verify_result *r)
+{
+    cJSON *root = report_skeleton(r);
+    jsonstream_source src = report_source(r);
+    int rc = jsonstream_print(out, root, &src);
+    cJSON_Delete(root);
+    return rc;
+}
+
 char *report_json_string(const verify_result *r)
 {
-    cJSON *root = report_json(r);
-    exact_numbers(root);
-    char *printed = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!printed)
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
         return NULL;
-    char *text = text_json_escape_controls(printed);
-    free(printed);
-    char *out = xasprintf("%s\n", text);
-    free(text);
-    return out;
+    int rc = emit_json(m, r);
+    if (fclose(m) != 0 || rc < 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }
 
 /* ---- writing files --------------------------------------------------------- */
@@ -394,23 +477,30 @@ int report_resolve_file(const char *path, const char *src, const char *dst, outf
     return 0;
 }
 
-/* Writes text (NULL: out of memory making it) and frees it. */
-static int commit_text(outfile *o, char *text, char *err, size_t errlen)
+/* Writes a report to out: 0, or -1 with errno set. */
+typedef int (*report_emit)(FILE *out, const verify_result *r);
+
+/* Streams a report into o (a report on a million tensors is not held in
+ * memory whole). */
+static int emit_to(outfile *o, report_emit emit, const verify_result *r, char *err, size_t errlen)
 {
-    char shown[SHOWN];
-    int rc = -1;
-    if (!text)
-        snprintf(err, errlen, "cannot write report '%s': out of memory",
-                 text_escape(outfile_path(o), shown, sizeof shown));
-    else
-        rc = outfile_commit(o, text, strlen(text), err, errlen);
-    free(text);
+    FILE *f = outfile_begin(o, err, errlen);
+    if (!f)
+        return -1;
+    int emitted = emit(f, r), e = errno;
+    int rc = outfile_finish(o, f, err, errlen);
+    if (rc == 0 && emitted < 0) { /* out of memory building a piece: nothing kept */
+        char shown[SHOWN];
+        snprintf(err, errlen, "cannot write report '%s': %s",
+                 text_escape(outfile_path(o), shown, sizeof shown), strerror(e));
+        return -1;
+    }
     return rc;
 }
 
 int report_write_json_to(const verify_result *r, outfile *o, char *err, size_t errlen)
 {
-    return commit_text(o, report_json_string(r), err, errlen);
+    return emit_to(o, emit_json, r, err, errlen);
 }
 
 typedef int (*report_writer)(const verify_result *r, outfile *o, char *err, size_t errlen);
@@ -478,56 +568,13 @@ static void xml_put(FILE *m, const char *s, bool attr)
     }
 }
 
-/* Findings on a tensor of the report, sorted by tensor name so each
- * testcase finds its own with a binary search. */
-typedef struct {
-    const finding *f;
-    size_t pos; /* order in the report, kept among equal names */
-} tensor_finding;
-
 typedef struct {
     const verify_result *r;
-    const char **names;         /* tensor names, sorted */
-    tensor_finding *attached;   /* findings on those tensors, sorted */
-    size_t nattached;
+    verify_links *links;        /* which findings are on which tensor */
     const finding **scratch;    /* one testcase's findings */
     FILE *body;
     size_t tests, failures;
 } junit;
-
-static int cmp_str_ptr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int cmp_tensor_finding(const void *a, const void *b)
-{
-    const tensor_finding *x = a, *y = b;
-    int c = strcmp(x->f->tensor, y->f->tensor);
-    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static bool in_report(const junit *j, const char *name)
-{
-    return name && bsearch(&name, j->names, j->r->tensor_count, sizeof *j->names, cmp_str_ptr);
-}
-
-static void junit_index(junit *j)
-{
-    const verify_result *r = j->r;
-    j->names = xmalloc(sizeof *j->names * (r->tensor_count + 1));
-    for (size_t i = 0; i < r->tensor_count; i++)
-        j->names[i] = or_empty(r->tensors[i].name);
-    qsort(j->names, r->tensor_count, sizeof *j->names, cmp_str_ptr);
-    j->attached = xmalloc(sizeof *j->attached * (nfindings(r) + 1));
-    j->scratch = xmalloc(sizeof *j->scratch * (nfindings(r) + 1));
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (f && in_report(j, f->tensor))
-            j->attached[j->nattached++] = (tensor_finding){f, i};
-    }
-    qsort(j->attached, j->nattached, sizeof *j->attached, cmp_tensor_finding);
-}
 
 static void junit_lines(FILE *m, const finding *const *fs, size_t n, bool errors)
 {
@@ -556,6 +603,8 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     fail = fail || first;
     j->tests++;
     j->failures += fail;
+    if (!j->body)
+        return; /* the counting pass */
     fprintf(j->body, "    <testcase classname=\"%s\" name=\"", classname);
     xml_put(j->body, name, true);
     if (!fail && !others) {
@@ -580,24 +629,26 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     fputs("    </testcase>\n", j->body);
 }
 
-static void junit_tensor(junit *j, const verify_tensor *t)
+static void junit_tensor(junit *j, size_t t)
 {
-    const char *name = or_empty(t->name);
-    tensor_finding key = {&(finding){.tensor = (char *)name}, 0};
-    size_t lo = 0, hi = j->nattached; /* first finding on name */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_tensor_finding(&j->attached[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t count, n = 0;
+    const size_t *on = verify_links_on(j->links, t, &count);
+    for (size_t k = 0; k < count; k++) {
+        const finding *f = live_finding(j->r, on[k]);
+        if (f)
+            j->scratch[n++] = f;
     }
-    size_t n = 0;
-    for (size_t i = lo; i < j->nattached && strcmp(j->attached[i].f->tensor, name) == 0; i++)
-        j->scratch[n++] = j->attached[i].f;
-    char *shown = text_escape_dup(name);
-    junit_case(j, "tensors", shown, j->scratch, n, t->status == VT_FAIL);
+    const verify_tensor *vt = &j->r->tensors[t];
+    char *shown = j->body ? text_escape_dup(or_empty(vt->name)) : NULL;
+    junit_case(j, "tensors", shown, j->scratch, n, vt->status == VT_FAIL);
     free(shown);
+}
+
+/* The i-th finding when it is live and on no tensor of the report. */
+static const finding *unattached(const junit *j, size_t i)
+{
+    const finding *f = live_finding(j->r, i);
+    return f && f->id && !verify_links_attached(j->links, i) ? f : NULL;
 }
 
 /* Findings of one id on no tensor of the report. */
@@ -605,8 +656,8 @@ static size_t junit_unattached(junit *j, const char *id)
 {
     size_t n = 0;
     for (size_t i = 0; i < nfindings(j->r); i++) {
-        const finding *f = live_finding(j->r, i);
-        if (f && f->id && strcmp(f->id, id) == 0 && !in_report(j, f->tensor))
+        const finding *f = unattached(j, i);
+        if (f && strcmp(f->id, id) == 0)
             j->scratch[n++] = f;
     }
     return n;
@@ -637,69 +688,59 @@ static bool is_junit_check(const char *id)
  * tensor of the report get a testcase each, so no error goes unreported. */
 static void junit_others(junit *j)
 {
-    const verify_result *r = j->r;
-    for (size_t i = 0; i < nfindings(r); i++) {
-        const finding *f = live_finding(r, i);
-        if (!f || !f->id || is_junit_check(f->id) || in_report(j, f->tensor))
+    id_set seen = {0}; /* one testcase per id, at its first finding */
+    for (size_t i = 0; i < nfindings(j->r); i++) {
+        const finding *f = unattached(j, i);
+        if (!f || is_junit_check(f->id) || !id_set_add(&seen, f->id))
             continue;
-        bool seen = false; /* one testcase per id, at its first finding */
-        for (size_t k = 0; k < i && !seen; k++) {
-            const finding *g = live_finding(r, k);
-            seen = g && g->id && strcmp(g->id, f->id) == 0 && !in_report(j, g->tensor);
-        }
-        if (!seen) {
-            size_t n = junit_unattached(j, f->id);
-            junit_case(j, "other", f->id, j->scratch, n, false);
-        }
+        size_t n = junit_unattached(j, f->id);
+        junit_case(j, "other", f->id, j->scratch, n, false);
     }
+    free(seen.ids);
 }
 
-static char *junit_text(const verify_result *r)
+/* Every testcase, into j->body (NULL: only counted). */
+static void junit_cases(junit *j)
+{
+    for (size_t i = 0; i < j->r->tensor_count; i++)
+        junit_tensor(j, i);
+    for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
+        size_t n = junit_unattached(j, junit_checks[k].id);
+        junit_case(j, junit_checks[k].classname, junit_checks[k].id, j->scratch, n, false);
+    }
+    junit_others(j);
+}
+
+/* The header needs the totals: one pass counts, a second writes, so the XML
+ * streams to the file instead of growing in memory. */
+static int emit_junit(FILE *out, const verify_result *r)
 {
     junit j = {.r = r};
-    char *body = NULL, *out = NULL;
-    size_t body_len = 0, out_len = 0;
-    j.body = open_memstream(&body, &body_len);
-    if (!j.body)
-        return NULL;
-    junit_index(&j);
-    for (size_t i = 0; i < r->tensor_count; i++)
-        junit_tensor(&j, &r->tensors[i]);
-    for (size_t k = 0; k < N_JUNIT_CHECKS; k++) {
-        size_t n = junit_unattached(&j, junit_checks[k].id);
-        junit_case(&j, junit_checks[k].classname, junit_checks[k].id, j.scratch, n, false);
-    }
-    junit_others(&j);
-    fclose(j.body);
-    free(j.names);
-    free(j.attached);
-    free(j.scratch);
-    FILE *m = open_memstream(&out, &out_len);
-    if (!m) {
-        free(body);
-        return NULL;
-    }
+    j.links = verify_links_build(r);
+    j.scratch = xmalloc(sizeof *j.scratch * (nfindings(r) + 1));
+    junit_cases(&j);
+    size_t tests = j.tests, failures = j.failures;
     double secs = isfinite(r->seconds) && r->seconds > 0 ? r->seconds : 0.0;
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", m);
-    fprintf(m, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n", j.tests,
-            j.failures, secs);
-    fprintf(m, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-               "skipped=\"0\" time=\"%.3f\">\n",
-            j.tests, j.failures, secs);
-    fputs(body ? body : "", m);
-    fputs("  </testsuite>\n</testsuites>\n", m);
-    free(body);
-    if (fclose(m) != 0) {
-        free(out);
-        return NULL;
-    }
-    dot_decimal(out); /* in "time": the only non-integer number */
-    return out;
+    char time[NUM_TEXT];
+    snprintf(time, sizeof time, "%.3f", secs);
+    dot_decimal(time);
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+    fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%s\">\n", tests,
+            failures, time);
+    fprintf(out, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+                 "skipped=\"0\" time=\"%s\">\n",
+            tests, failures, time);
+    j.body = out;
+    junit_cases(&j);
+    fputs("  </testsuite>\n</testsuites>\n", out);
+    verify_links_free(j.links);
+    free(j.scratch);
+    return ferror(out) ? -1 : 0;
 }
 
 int report_write_junit_to(const verify_result *r, outfile *o, char *err, size_t errlen)
 {
-    return commit_text(o, junit_text(r), err, errlen);
+    return emit_to(o, emit_junit, r, err, errlen);
 }
 
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen)
@@ -918,18 +959,13 @@ static void print_counts(const term *t, const verify_result *r)
     fputs("\nfindings by id:\n", t->out);
     for (size_t k = 0; k < N_SPEC_IDS; k++)
         print_id_count(t, r, spec_ids[k]);
+    id_set seen = {0};
     for (size_t i = 0; i < nfindings(r); i++) {
         const finding *f = live_finding(r, i);
-        if (!f || !f->id || is_spec_id(f->id))
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++) {
-            const finding *g = live_finding(r, k);
-            seen = g && g->id && strcmp(g->id, f->id) == 0;
-        }
-        if (!seen)
+        if (f && f->id && !is_spec_id(f->id) && id_set_add(&seen, f->id))
             print_id_count(t, r, f->id);
     }
+    free(seen.ids);
 }
 
 static void print_findings(const term *t, const verify_result *r)

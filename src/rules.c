@@ -16,6 +16,8 @@
 #include "yamlread.h"
 
 #define BUILTIN_PREFIX "builtin:"
+#define RULES_STR_(x) #x
+#define RULES_STR(x) RULES_STR_(x)
 
 /* ---- built-ins ------------------------------------------------------------ */
 
@@ -498,33 +500,10 @@ static void read_waivers(const ctx *c, const yr_node *n)
         read_waiver(c, n->items[i]);
 }
 
-static int add_source(rules_loader *l, const char *key, const char *shown_as, const char *text,
-                      size_t len, const char *dir, bool builtin);
+static int add_source(rules_loader *l, const char *shown_as, const char *text, size_t len,
+                      const char *dir, bool builtin, const ctx *from, const yr_node *entry);
 
-static loaded *find_loaded(rules_loader *l, const char *key);
-
-/* One extends entry naming a file: its faults are shown at the entry. */
-static void extend_file(const ctx *c, const yr_node *e, const char *path)
-{
-    char buf[128], why[UTIL_WHY_LEN];
-    struct stat sb;
-    int fd = util_open_regular(path, &sb, why, sizeof why);
-    if (fd < 0) {
-        at(c, e, "extends '%s': no built-in of that name, and %s%s", shown(e, buf, sizeof buf),
-           strncmp(why, "cannot open", 11) == 0 ? "cannot open it" : "it is ",
-           strncmp(why, "cannot open", 11) == 0 ? why + 11 : why);
-        return;
-    }
-    close(fd);
-    char *real = realpath(path, NULL);
-    loaded *had = real ? find_loaded(c->l, real) : NULL;
-    free(real);
-    if (had && !had->done) {
-        at(c, e, "extends '%s' makes a cycle (it is being read already)", shown(e, buf, sizeof buf));
-        return;
-    }
-    rules_add_file(c->l, path);
-}
+static int add_path(rules_loader *l, const char *path, const ctx *from, const yr_node *entry);
 
 /* extends: built-in names or paths relative to the file's directory. */
 static void read_extends(const ctx *c, const yr_node *n)
@@ -549,7 +528,7 @@ static void read_extends(const ctx *c, const yr_node *n)
             continue;
         }
         char *path = e->value[0] == '/' ? xstrdup(e->value) : xasprintf("%s/%s", c->dir, e->value);
-        extend_file(c, e, path);
+        add_path(c->l, path, c, e);
         free(path);
     }
 }
@@ -592,32 +571,46 @@ static loaded *find_loaded(rules_loader *l, const char *key)
     return NULL;
 }
 
-static int add_source(rules_loader *l, const char *key, const char *shown_as, const char *text,
-                      size_t len, const char *dir, bool builtin)
+/* A problem of a file as a whole: at the extends entry that named it, when
+ * one did, else at the file. */
+static void file_problem(rules_loader *l, const char *shown_as, const ctx *from, const yr_node *entry,
+                         const char *what)
 {
-    loaded *had = find_loaded(l, key);
-    if (had) {
-        if (!had->done) {
-            problem(l, shown_as, 0, 0, "extends cycle: the file extends itself through its extends");
-            return -1;
-        }
-        return 0; /* each file once: a second extends of it adds nothing */
+    if (from) {
+        char buf[128];
+        at(from, entry, "extends '%s': %s", shown(entry, buf, sizeof buf), what);
+    } else {
+        problem(l, shown_as, 0, 0, "%s", what);
     }
+}
+
+/* Each source once, known by its bytes: a file given twice, or the built-in
+ * default given again as rules/default.yaml, is read once. */
+static int add_source(rules_loader *l, const char *shown_as, const char *text, size_t len,
+                      const char *dir, bool builtin, const ctx *from, const yr_node *entry)
+{
+    char sha[SHA256_HEX_LEN];
+    sha256_hex(text, len, sha);
+    loaded *had = find_loaded(l, sha);
+    if (had && !had->done) {
+        file_problem(l, shown_as, from, entry, "makes a cycle (it is being read already)");
+        return -1;
+    }
+    if (had)
+        return 0;
     if (l->depth >= RULES_MAX_EXTENDS_DEPTH) {
-        problem(l, shown_as, 0, 0, "extends nest deeper than %d files", RULES_MAX_EXTENDS_DEPTH);
+        file_problem(l, shown_as, from, entry, "extends nest deeper than " RULES_STR(RULES_MAX_EXTENDS_DEPTH) " files");
         return -1;
     }
     xgrow(&l->files, &l->capfiles, l->nfiles + 1, sizeof(loaded));
     size_t me = l->nfiles++;
-    l->files[me] = (loaded){xstrdup(key), false};
+    l->files[me] = (loaded){xstrdup(sha), false};
     size_t before = l->nproblems;
     char err[YR_ERR_LEN];
     yr_doc *doc = NULL;
     if (yr_parse(text, len, shown_as, &doc, err, sizeof err) < 0) {
         reader_problem(l, err);
     } else {
-        char sha[SHA256_HEX_LEN];
-        sha256_hex(text, len, sha);
         l->depth++;
         read_document(&(ctx){l, shown_as, dir}, yr_root(doc));
         l->depth--;
@@ -633,30 +626,33 @@ int rules_add_builtin(rules_loader *l, const char *name)
 {
     size_t len;
     const char *text = rules_builtin_text(name, &len);
-    char *key = xasprintf(BUILTIN_PREFIX "%s", name);
-    int rc;
     if (!text) {
         problem(l, name, 0, 0, "no built-in rule file of that name (default, strict, gpt-oss)");
-        rc = -1;
-    } else {
-        rc = add_source(l, key, key, text, len, NULL, true);
+        return -1;
     }
-    free(key);
+    char *shown_as = xasprintf(BUILTIN_PREFIX "%s", name);
+    int rc = add_source(l, shown_as, text, len, NULL, true, NULL, NULL);
+    free(shown_as);
     return rc;
 }
 
-int rules_add_file(rules_loader *l, const char *path)
+static int add_path(rules_loader *l, const char *path, const ctx *from, const yr_node *entry)
 {
     struct stat sb;
-    char why[UTIL_WHY_LEN];
+    char why[UTIL_WHY_LEN], what[UTIL_WHY_LEN + 64];
     int fd = util_open_regular(path, &sb, why, sizeof why);
     if (fd < 0) {
-        problem(l, path, 0, 0, "%s", why);
+        if (from && strncmp(why, "cannot open", 11) == 0)
+            snprintf(what, sizeof what, "no built-in of that name, and cannot open it%s", why + 11);
+        else
+            snprintf(what, sizeof what, "%s", why);
+        file_problem(l, path, from, entry, what);
         return -1;
     }
     if ((uint64_t)sb.st_size > YR_MAX_FILE_BYTES) {
         close(fd);
-        problem(l, path, 0, 0, "larger than the %u-byte limit of a rule file", YR_MAX_FILE_BYTES);
+        snprintf(what, sizeof what, "larger than the %u-byte limit of a rule file", YR_MAX_FILE_BYTES);
+        file_problem(l, path, from, entry, what);
         return -1;
     }
     size_t len = (size_t)sb.st_size;
@@ -665,17 +661,20 @@ int rules_add_file(rules_loader *l, const char *path)
     close(fd);
     if (got < 0) {
         free(text);
-        problem(l, path, 0, 0, "%s", why);
+        file_problem(l, path, from, entry, why);
         return -1;
     }
     text[len] = '\0';
-    char *real = realpath(path, NULL); /* one file however it is spelled: cycles and duplicates */
     char *dir = util_dirname(path);
-    int rc = add_source(l, real ? real : path, path, text, len, dir, false);
+    int rc = add_source(l, path, text, len, dir, false, from, entry);
     free(dir);
-    free(real);
     free(text);
     return rc;
+}
+
+int rules_add_file(rules_loader *l, const char *path)
+{
+    return add_path(l, path, NULL, NULL);
 }
 
 int rules_finish(rules_loader *l)

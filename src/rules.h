@@ -1,6 +1,6 @@
 /* rules.h - rule files (SPEC §7) read into a policy.
  *
- * A rules_loader gathers a policy from the built-in files (rules/*.yaml,
+ * A rules_loader gathers a policy from the built-in files (rules/NAME.yaml,
  * embedded) and files on disk, in order: each file after what it extends,
  * each file once, an extends cycle refused. Every problem is reported as
  * "FILE:LINE:COL: message" (the YAML reader's own, then the schema's: unknown

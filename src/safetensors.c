@@ -24,6 +24,9 @@ struct st_file {
     uint64_t data_start, data_len;
     st_tensor *tensors;     /* sorted by name */
     size_t count, cap;
+    uint64_t *dims;         /* every tensor's shape, back to back: a tensor costs its
+                               rank, not ST_MAX_RANK, entries */
+    size_t dims_used, dims_cap;
     char **meta_keys, **meta_values;
     size_t meta_count;
 };
@@ -59,28 +62,35 @@ typedef struct {
     const char *display;
     uint64_t data_len;
     st_file *f;
+    size_t *dims_at;        /* per tensor: where its shape starts in f->dims (the
+                               store grows while members are read, so pointers wait) */
+    size_t dims_at_cap;
     bool has_metadata;
     char *err;
     size_t errlen;
 } parse_ctx;
 
-static int parse_shape(const parse_ctx *c, const char *name, const cJSON *shape, st_tensor *t)
+static int parse_shape(parse_ctx *c, const char *name, const cJSON *shape, st_tensor *t)
 {
     if (!cJSON_IsArray(shape))
         return fail(c->err, c->errlen, c->display, name, "\"shape\" is not an array");
     int rank = cJSON_GetArraySize(shape);
     if (rank > ST_MAX_RANK)
         return fail(c->err, c->errlen, c->display, name, "rank %d exceeds %d", rank, ST_MAX_RANK);
+    st_file *f = c->f;
+    xgrow(&f->dims, &f->dims_cap, f->dims_used + (size_t)rank + 1, sizeof *f->dims);
+    uint64_t *dims = f->dims + f->dims_used;
     t->rank = rank;
     t->numel = 1;
     int i = 0;
     for (const cJSON *d = shape->child; d; d = d->next, i++) {
-        if (!jsonread_integer(d, &t->shape[i]))
+        if (!jsonread_integer(d, &dims[i]))
             return fail(c->err, c->errlen, c->display, name,
                         "shape[%d] is not an integer in 0..2^53", i);
-        if (!ckd_mul_u64(&t->numel, t->numel, t->shape[i]))
+        if (!ckd_mul_u64(&t->numel, t->numel, dims[i]))
             return fail(c->err, c->errlen, c->display, name, "shape overflows 64 bits");
     }
+    f->dims_used += (size_t)rank;
     return 0;
 }
 
@@ -113,7 +123,7 @@ static int parse_offsets(const parse_ctx *c, const char *name, const cJSON *offs
     return 0;
 }
 
-static int parse_tensor(const parse_ctx *c, const char *name, const cJSON *entry, st_tensor *t)
+static int parse_tensor(parse_ctx *c, const char *name, const cJSON *entry, st_tensor *t)
 {
     if (!cJSON_IsObject(entry))
         return fail(c->err, c->errlen, c->display, name, "entry is not an object");
@@ -234,6 +244,8 @@ static int parse_member(const char *name, cJSON *value, void *ctx)
         return cJSON_IsNull(value) ? 0 : parse_metadata(c, value, f);
     }
     xgrow(&f->tensors, &f->cap, f->count + 1, sizeof(st_tensor));
+    xgrow(&c->dims_at, &c->dims_at_cap, f->count + 1, sizeof *c->dims_at);
+    c->dims_at[f->count] = f->dims_used;
     if (parse_tensor(c, name, value, &f->tensors[f->count]) < 0)
         return -1;
     f->count++;
@@ -274,11 +286,14 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
     f->fd = -1;
     f->display = xstrdup(display);
     f->data_len = data_len;
-    parse_ctx c = {display, data_len, f, false, err, errlen};
+    parse_ctx c = {display, data_len, f, NULL, 0, false, err, errlen};
     jsonread_error e;
     int rc = jsonread_each_member(header, header_len, ST_MAX_JSON_DEPTH, parse_member, &c, &e);
     if (rc == -1 && e.what[0])
         fail_json(&c, &e);
+    for (size_t i = 0; rc == 0 && i < f->count; i++) /* the store is complete now */
+        f->tensors[i].shape = f->tensors[i].rank ? f->dims + c.dims_at[i] : NULL;
+    free(c.dims_at);
     if (rc == 0) {
         if (f->count > 1) /* an empty header has no array at all */
             qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
@@ -364,6 +379,7 @@ void st_close(st_file *f)
     free(f->meta_keys);
     free(f->meta_values);
     free(f->tensors);
+    free(f->dims);
     free(f->display);
     free(f);
 }

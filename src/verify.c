@@ -16,6 +16,7 @@
 #include "coverage.h"
 #include "engine.h"
 #include "mxfp4.h"
+#include "pattern.h"
 #include "policy.h"
 #include "text.h"
 #include "util.h"
@@ -24,6 +25,9 @@
 #define COPY_CHUNK (1u << 20)
 /* A diagnosis must at least halve the error of the faithful reading. */
 #define DIAGNOSIS_MIN_GAIN 0.5
+/* ... and, undone, be as good as a conversion the default policy accepts:
+ * a fixed bar, so that a team's limits do not change what is diagnosed. */
+#define DIAGNOSIS_MAX_EXCESS 1.25
 
 /* Files the converter copies verbatim: they must be byte-identical when the
  * source has them. */
@@ -37,10 +41,14 @@ typedef struct {
     backend *backend;
     const ckpt *src, *dst;
     verify_result *r;
-    const policy *pol;
+    policy *pol;
+    bool pol_failed;        /* a regex selector reached a limit (in a callback) */
+    char pol_err[ST_ERR_LEN];
+    policy_match *set_keys; /* limit_sets[k] is for the tensors selected by set_keys[k] */
+    size_t set_keys_cap, limit_sets_cap;
     engine_item *items;     /* quantized and kept tensors to stream */
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
-    size_t nitems;
+    size_t nitems, items_cap, item_result_cap;
 } vctx;
 
 /* ---- structure ----------------------------------------------------------- */
@@ -177,8 +185,8 @@ static int check_copied_files(const vctx *c, char *err, size_t errlen)
 
 static void add_item(vctx *c, size_t result, engine_item it)
 {
-    c->items = xrealloc(c->items, (c->nitems + 1) * sizeof *c->items);
-    c->item_result = xrealloc(c->item_result, (c->nitems + 1) * sizeof *c->item_result);
+    xgrow(&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items);
+    xgrow(&c->item_result, &c->item_result_cap, c->nitems + 1, sizeof *c->item_result);
     c->items[c->nitems] = it;
     c->item_result[c->nitems++] = result;
 }
@@ -291,12 +299,19 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
     verify_result *r = c->r;
     r->tensor_count = coverage_count(cv);
     r->tensors = xcalloc(r->tensor_count + 1, sizeof(verify_tensor));
+    /* at most one item per tensor: sized once, not doubled */
+    c->items_cap = c->item_result_cap = r->tensor_count + 1;
+    c->items = xmalloc(c->items_cap * sizeof *c->items);
+    c->item_result = xmalloc(c->item_result_cap * sizeof *c->item_result);
     for (size_t i = 0; i < r->tensor_count; i++) {
         const cov_entry *e = coverage_at(cv, i);
         verify_tensor *t = &r->tensors[i];
         t->name = xstrdup(e->src->name);
+        t->limits = VERIFY_NO_LIMITS;
         t->rank = e->src->rank;
-        memcpy(t->shape, e->src->shape, sizeof t->shape);
+        t->shape = t->rank ? xmalloc(sizeof *t->shape * (size_t)t->rank) : NULL;
+        if (t->rank)
+            memcpy(t->shape, e->src->shape, sizeof *t->shape * (size_t)t->rank);
         if (e->src->kind == LT_MXFP4 && t->rank >= 2) { /* the BF16 shape the pair stands for */
             t->shape[t->rank - 1] = e->src->shape[t->rank - 2];
             t->shape[t->rank - 2] = e->src->shape[t->rank - 1];
@@ -315,36 +330,110 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
 
 /* ---- numerics ------------------------------------------------------------ */
 
-static void check_limits(vctx *c, const verify_tensor *t)
+/* ---- policy ---------------------------------------------------------------- */
+
+_Static_assert(PC_LIMIT_COUNT <= 32, "limit sets index checks in a word");
+
+/* The limit set of the tensors selected by exactly m's rules (made once). */
+static uint32_t limit_set_of(vctx *c, const policy_match *m)
 {
-    policy_limits lim;
-    policy_limits_for(c->pol, t->name, &lim);
-    const stats_result *s = &t->stats;
-    char why[256] = "", name[SHOWN];
-    size_t n = 0;
-    if (s->rel_l2 > lim.max_rel_l2)
-        n += (size_t)snprintf(why + n, sizeof why - n, "%srel_l2 %.4g > %g", n ? ", " : "", s->rel_l2, lim.max_rel_l2);
-    if (s->cosine < lim.min_cosine && n < sizeof why)
-        n += (size_t)snprintf(why + n, sizeof why - n, "%scosine %.6g < %g", n ? ", " : "", s->cosine, lim.min_cosine);
-    if (s->excess > lim.max_excess && n < sizeof why)
-        n += (size_t)snprintf(why + n, sizeof why - n, "%sexcess %.4g > %g", n ? ", " : "", s->excess, lim.max_excess);
-    if (n)
-        findings_add(c->r->findings, FIND_THRESHOLD, SEV_ERROR, t->name, NULL, "'%s': %s",
-                     text_escape(t->name, name, sizeof name), why);
+    verify_result *r = c->r;
+    for (size_t k = 0; k < r->limit_set_count; k++) {
+        const policy_match *key = &c->set_keys[k];
+        if (key->n == m->n && (m->n == 0 || memcmp(key->rules, m->rules, m->n * sizeof *m->rules) == 0))
+            return (uint32_t)k;
+    }
+    size_t k = r->limit_set_count++;
+    xgrow(&r->limit_sets, &c->limit_sets_cap, k + 1, sizeof *r->limit_sets);
+    xgrow(&c->set_keys, &c->set_keys_cap, k + 1, sizeof *c->set_keys);
+    c->set_keys[k] = (policy_match){xmalloc((m->n + 1) * sizeof *m->rules), m->n};
+    memcpy(c->set_keys[k].rules, m->rules, m->n * sizeof *m->rules);
+    verify_limit_set *set = &r->limit_sets[k];
+    *set = (verify_limit_set){xcalloc(PC_LIMIT_COUNT, sizeof(verify_limit)), 0};
+    for (int pc = 0; pc < PC_LIMIT_COUNT; pc++) {
+        const policy_rule *rule = policy_decide(c->pol, m, (policy_check)pc, NULL);
+        if (!rule)
+            continue;
+        const policy_check_info *info = policy_check_at((policy_check)pc);
+        set->items[set->n++] = (verify_limit){info->key, info->stat, info->lower_bound, rule->limit[pc],
+                                              xstrdup(rule->id), xstrdup(rule->at.file), rule->at.line};
+    }
+    return (uint32_t)k;
 }
 
-static void check_quantized(vctx *c, verify_tensor *t, const engine_item *it)
+/* The rules of tensor name, or false when a regex selector reached a limit
+ * (recorded for the end of the run: callbacks cannot stop the engine). */
+static bool match_rules(vctx *c, const char *name, policy_match *m)
+{
+    if (policy_match_tensor(c->pol, name, m, c->pol_err, sizeof c->pol_err) == 0)
+        return true;
+    c->pol_failed = true;
+    return false;
+}
+
+/* A finding raised by a rule: the policy gives it the rule's severity. */
+static void raised_by(finding *f, const char *rule_id)
+{
+    if (f)
+        finding_set_rule(&f->rule, rule_id, NULL, 0);
+}
+
+/* numerics.threshold, one finding per deciding rule, naming each check past
+ * its limit; max_nonfinite raises numerics.nonfinite. */
+static void check_limits(vctx *c, verify_tensor *t)
+{
+    policy_match m;
+    if (!match_rules(c, t->name, &m))
+        return;
+    t->limits = limit_set_of(c, &m);
+    policy_match_free(&m);
+    const verify_limit_set *set = &c->r->limit_sets[t->limits];
+    char name[SHOWN];
+    text_escape(t->name, name, sizeof name);
+    bool done[PC_LIMIT_COUNT] = {false};
+    for (size_t i = 0; i < set->n; i++) {
+        if (done[i])
+            continue;
+        char why[512] = "";
+        size_t n = 0;
+        for (size_t k = i; k < set->n; k++) { /* every check this rule decided */
+            const verify_limit *l = &set->items[k];
+            if (done[k] || strcmp(l->rule_id, set->items[i].rule_id) != 0)
+                continue;
+            done[k] = true;
+            policy_check pc;
+            policy_check_from_key(l->key, &pc);
+            double v = policy_stat(&t->stats, pc);
+            if (pc == PC_MAX_NONFINITE || !policy_violates(pc, v, l->value) || n >= sizeof why)
+                continue;
+            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s %.6g %s %g", n ? ", " : "", l->stat, v,
+                                  l->lower_bound ? "<" : ">", l->value);
+        }
+        if (n)
+            raised_by(findings_add(c->r->findings, FIND_THRESHOLD, SEV_ERROR, t->name, NULL, "'%s': %s",
+                                   name, why),
+                      set->items[i].rule_id);
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        const verify_limit *l = &set->items[i];
+        if (strcmp(l->key, policy_check_at(PC_MAX_NONFINITE)->key) == 0 && (double)t->stats.nonfinite > l->value)
+            raised_by(findings_add(c->r->findings, FIND_NONFINITE, SEV_ERROR, t->name, NULL,
+                                   "'%s': %llu non-finite values (at most %g allowed)", name,
+                                   (unsigned long long)t->stats.nonfinite, l->value),
+                      l->rule_id);
+    }
+}
+
+
+static void check_quantized(vctx *c, verify_tensor *t, const uint64_t *hist)
 {
     char name[SHOWN];
     text_escape(t->name, name, sizeof name);
-    memcpy(t->scale_hist, it->hist, sizeof t->scale_hist);
-    if (it->hist[MXFP4_SCALE_NAN])
+    scale_hist_set(&t->scale_hist, hist);
+    uint64_t nan = scale_hist_count(&t->scale_hist, MXFP4_SCALE_NAN);
+    if (nan)
         findings_add(c->r->findings, FIND_SCALE_NAN, SEV_ERROR, t->name, NULL,
-                     "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)", name,
-                     (unsigned long long)it->hist[MXFP4_SCALE_NAN]);
-    if (t->stats.nonfinite)
-        findings_add(c->r->findings, FIND_NONFINITE, SEV_ERROR, t->name, NULL,
-                     "'%s': %llu non-finite values", name, (unsigned long long)t->stats.nonfinite);
+                     "'%s': %llu scale bytes are 0xFF (NaN in OCP MX)", name, (unsigned long long)nan);
     check_limits(c, t);
     if (t->stats.codes_identical < 1.0 || t->stats.scales_identical < 1.0)
         findings_add(c->r->findings, FIND_REQUANT_MISMATCH, SEV_WARN, t->name, NULL,
@@ -352,32 +441,32 @@ static void check_quantized(vctx *c, verify_tensor *t, const engine_item *it)
                      name, 100.0 * t->stats.codes_identical, 100.0 * t->stats.scales_identical);
 }
 
-static void collect(vctx *c)
+/* The engine's result for item i (engine_done): the statistics and the
+ * findings of its tensor. */
+static void collect(void *ctx, size_t i, const engine_result *res)
 {
-    for (size_t i = 0; i < c->nitems; i++) {
-        const engine_item *it = &c->items[i];
-        verify_tensor *t = &c->r->tensors[c->item_result[i]];
-        stats_finish(&it->acc, &t->stats);
-        t->compared = true;
-        if (it->kind == ENGINE_KEPT) {
-            t->identical = it->identical;
-            char name[SHOWN];
-            text_escape(t->name, name, sizeof name);
-            if (!it->identical && it->values)
-                findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
-                             "'%s': kept tensor differs from the source (%.4g%% of elements equal, max_abs_err %.6g)",
-                             name, 100.0 * t->stats.equal_fraction, t->stats.max_abs_err);
-            else if (!it->identical) { /* integers and the like: no float statistics */
-                t->compared = false;
-                findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
-                             "'%s': kept tensor differs from the source (%llu elements of %s differ)",
-                             name, (unsigned long long)it->elems_differing,
-                             dtype_name(it->src->t->dtype));
-            }
-            continue;
-        }
+    vctx *c = ctx;
+    const engine_item *it = &c->items[i];
+    verify_tensor *t = &c->r->tensors[c->item_result[i]];
+    stats_finish(&res->acc, &t->stats);
+    t->compared = true;
+    if (it->kind == ENGINE_QUANTIZED) {
         t->identical = t->stats.equal_fraction == 1.0;
-        check_quantized(c, t, it);
+        check_quantized(c, t, res->hist);
+        return;
+    }
+    t->identical = res->identical;
+    char name[SHOWN];
+    text_escape(t->name, name, sizeof name);
+    if (!res->identical && res->values)
+        findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
+                     "'%s': kept tensor differs from the source (%.4g%% of elements equal, max_abs_err %.6g)",
+                     name, 100.0 * t->stats.equal_fraction, t->stats.max_abs_err);
+    else if (!res->identical) { /* integers and the like: no float statistics */
+        t->compared = false;
+        findings_add(c->r->findings, FIND_KEPT_MODIFIED, SEV_ERROR, t->name, NULL,
+                     "'%s': kept tensor differs from the source (%llu elements of %s differ)",
+                     name, (unsigned long long)res->elems_differing, dtype_name(it->src->t->dtype));
     }
 }
 
@@ -389,14 +478,22 @@ typedef struct {
     bool transpose; /* read the other layout (square matrices) */
 } candidate;
 
-static bool has_finding(const finding_list *fl, const char *id, const char *tensor)
+/* Whether tensor t of the result has a finding of this id. */
+static bool has_finding(const verify_result *r, const verify_links *l, size_t t, const char *id)
 {
-    for (size_t i = 0; i < findings_count(fl); i++) {
-        const finding *f = findings_at(fl, i);
-        if (strcmp(f->id, id) == 0 && f->tensor && strcmp(f->tensor, tensor) == 0)
+    size_t n;
+    const size_t *on = verify_links_on(l, t, &n);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(findings_at(r->findings, on[k])->id, id) == 0)
             return true;
-    }
     return false;
+}
+
+/* engine_done of a replay: its statistics, nothing else. */
+static void keep_stats(void *ctx, size_t item, const engine_result *res)
+{
+    (void)item;
+    stats_finish(&res->acc, ctx);
 }
 
 /* rel_l2 of one tensor read with a candidate mistake undone, on the first
@@ -407,15 +504,14 @@ static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *c
     engine_item it = *base;
     if (cand->transpose)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
+    stats_result s = {0};
     engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
-                     .variant = cand->v, .first_slab_only = sample};
+                     .variant = cand->v, .first_slab_only = sample, .done = keep_stats, .done_ctx = &s};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
     c->r->bytes_read += bytes;
     if (rc < 0)
         return -1;
-    stats_result s;
-    stats_finish(&it.acc, &s);
     *rel = s.rel_l2;
     return 0;
 }
@@ -478,39 +574,100 @@ static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
     double full;
     if (candidate_rel_l2(c, it, &cands[best], false, &full, err, errlen) < 0)
         return -1;
-    policy_limits lim;
-    policy_limits_for(c->pol, t->name, &lim);
-    if (full <= lim.max_excess * t->stats.ref_rel_l2 || full == 0.0)
+    if (full <= DIAGNOSIS_MAX_EXCESS * t->stats.ref_rel_l2 || full == 0.0)
         add_diagnosis(c, t, &cands[best], full);
     return 0;
 }
 
 /* ---- result -------------------------------------------------------------- */
 
-/* Whether a finding on `tensor` belongs to logical tensor `name`: the
- * tensor itself, or the _blocks/_scales that stand for it. */
-static bool finding_is_on(const char *tensor, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(tensor, name, n) == 0 &&
-           (tensor[n] == '\0' || strcmp(tensor + n, MXFP4_BLOCKS_SUFFIX) == 0 ||
-            strcmp(tensor + n, MXFP4_SCALES_SUFFIX) == 0);
-}
-
+/* Each tensor's status: the worst severity among its findings that are not
+ * waived, and which finding (so its rule) set it. */
 static void set_statuses(verify_result *r)
 {
-    for (size_t i = 0; i < r->tensor_count; i++)
-        r->tensors[i].status = VT_PASS;
-    for (size_t i = 0; i < findings_count(r->findings); i++) {
-        const finding *f = findings_at(r->findings, i);
-        if (!f->tensor || f->sev < SEV_WARN)
-            continue;
-        for (size_t j = 0; j < r->tensor_count; j++) {
-            verify_tensor *t = &r->tensors[j];
-            if (!finding_is_on(f->tensor, t->name))
+    verify_links *l = verify_links_build(r);
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        verify_tensor *t = &r->tensors[i];
+        t->status = VT_PASS;
+        t->status_finding = -1;
+        size_t n;
+        const size_t *on = verify_links_on(l, i, &n);
+        for (size_t k = 0; k < n; k++) {
+            const finding *f = findings_at(r->findings, on[k]);
+            if (f->waived)
                 continue;
-            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : VT_WARN;
-            t->status = s > t->status ? s : t->status;
+            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : f->sev == SEV_WARN ? VT_WARN : VT_PASS;
+            if (s > t->status) {
+                t->status = s;
+                t->status_finding = (ptrdiff_t)on[k];
+            }
+        }
+    }
+    verify_links_free(l);
+}
+
+/* What a rule expects of a source tensor, for the coverage (cov_expect_fn). */
+static int expect_of(void *ctx, const char *name, policy_expect *expect, const char **rule_id)
+{
+    vctx *c = ctx;
+    policy_match m;
+    *expect = EXPECT_UNSET;
+    *rule_id = NULL;
+    if (!match_rules(c, name, &m))
+        return -1;
+    const policy_rule *r = policy_decide(c->pol, &m, PC_EXPECT, NULL);
+    if (r) {
+        *expect = r->expect;
+        *rule_id = r->id;
+    }
+    policy_match_free(&m);
+    return 0;
+}
+
+/* require_not_converted: modules_to_not_convert must keep every source
+ * tensor a listed pattern names (converter semantics). */
+static void check_required(vctx *c)
+{
+    const ckpt_config *cfg = ckpt_get_config(c->dst);
+    char pat[SHOWN], name[SHOWN];
+    for (size_t i = 0; i < policy_required_count(c->pol); i++) {
+        policy_origin at;
+        const char *req = policy_required_at(c->pol, i, &at);
+        text_escape(req, pat, sizeof pat);
+        size_t named = 0;
+        for (size_t k = 0; k < ckpt_logical_count(c->src); k++) {
+            const char *s = ckpt_logical_at(c->src, k)->name;
+            if (!pat_match_converter(req, s))
+                continue;
+            named++;
+            if (pat_first_match(cfg->not_convert, cfg->n_not_convert, s) < 0)
+                findings_add(c->r->findings, FIND_REQUIRE_NOT_CONVERTED, SEV_ERROR, s, CKPT_CONFIG_NAME,
+                             "'%s': require_not_converted '%s' (%s:%lu), but no modules_to_not_convert "
+                             "pattern keeps it", text_escape(s, name, sizeof name), pat, at.file, at.line);
+        }
+        if (!named)
+            findings_add(c->r->findings, FIND_SELECT_UNMATCHED, SEV_WARN, NULL, at.file,
+                         "require_not_converted '%s' at %s:%lu matches no source tensor", pat, at.file,
+                         at.line);
+    }
+}
+
+/* The policy's files, for the report's provenance. */
+static void copy_policy_files(verify_result *r, const policy *p)
+{
+    r->policy_file_count = policy_file_count(p);
+    r->policy_files = xcalloc(r->policy_file_count + 1, sizeof(verify_policy_file));
+    for (size_t i = 0; i < r->policy_file_count; i++) {
+        const char *sha;
+        bool builtin;
+        const char *path = policy_file_at(p, i, &sha, &builtin);
+        verify_policy_file *f = &r->policy_files[i];
+        f->path = xstrdup(path);
+        snprintf(f->sha256, sizeof f->sha256, "%s", sha);
+        f->builtin = builtin;
+        if (builtin) {
+            free(r->builtin);
+            r->builtin = xstrdup(strchr(path, ':') ? strchr(path, ':') + 1 : path);
         }
     }
 }
@@ -531,11 +688,17 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (check_copied_files(c, err, errlen) < 0)
         return -1;
     char why[ST_ERR_LEN];
-    coverage *cv = coverage_build(c->src, c->dst, c->o->only, c->r->findings, why, sizeof why);
+    coverage *cv = coverage_build(c->src, c->dst, c->o->only, expect_of, c, c->r->findings, why,
+                                  sizeof why);
+    if (!cv && c->pol_failed) {
+        snprintf(err, errlen, "%s", c->pol_err);
+        return -1;
+    }
     if (!cv) {
         text_side_error(err, errlen, "DST", c->o->dst, why);
         return -1;
     }
+    check_required(c);
     if (c->o->only && coverage_count(cv) == 0) { /* a typo in a CI gate must not pass */
         char shown[SHOWN];
         snprintf(err, errlen, "--only '%s' matches no source tensor",
@@ -549,18 +712,28 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (planned < 0)
         return -1;
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
-                      .progress = c->o->progress};
+                      .progress = c->o->progress, .done = collect, .done_ctx = c};
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
-    collect(c);
-    for (size_t i = 0; i < c->nitems; i++) {
-        const char *name = c->r->tensors[c->item_result[i]].name;
-        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r->findings, FIND_THRESHOLD, name) &&
-            !has_finding(c->r->findings, FIND_DIAGNOSIS, name) && diagnose(c, i, err, errlen) < 0)
-            return -1;
+    /* the findings a diagnosis adds are on its own tensor: links built before
+     * it still answer for every other one */
+    verify_links *l = verify_links_build(c->r);
+    int rc = 0;
+    for (size_t i = 0; i < c->nitems && rc == 0; i++) {
+        size_t t = c->item_result[i];
+        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r, l, t, FIND_THRESHOLD) &&
+            !has_finding(c->r, l, t, FIND_DIAGNOSIS))
+            rc = diagnose(c, i, err, errlen);
     }
-    policy_apply(c->pol, c->r->findings);
+    verify_links_free(l);
+    if (rc < 0)
+        return -1;
+    if (c->pol_failed || policy_apply(c->pol, c->r->findings, c->o->today, c->pol_err, sizeof c->pol_err) < 0) {
+        snprintf(err, errlen, "%s", c->pol_err); /* a limit must not decide: stop */
+        return -1;
+    }
     set_statuses(c->r);
+    copy_policy_files(c->r, c->pol);
     return 0;
 }
 
@@ -585,7 +758,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     r->dst = xstrdup(o->dst);
     r->findings = findings_new();
     ckpt *src = NULL, *dst = NULL;
-    vctx c = {.o = o, .r = r, .pol = policy_default()};
+    vctx c = {.o = o, .r = r, .pol = o->policy};
     int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: backend %s ready after %.3f s\n",
@@ -603,6 +776,9 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     }
     free(c.items);
     free(c.item_result);
+    for (size_t k = 0; k < r->limit_set_count; k++)
+        policy_match_free(&c.set_keys[k]);
+    free(c.set_keys);
     ckpt_close(src);
     ckpt_close(dst);
     backend_close(c.backend);
@@ -620,10 +796,25 @@ void verify_result_free(verify_result *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->tensor_count; i++)
+    for (size_t i = 0; i < r->tensor_count; i++) {
         free(r->tensors[i].name);
+        free(r->tensors[i].shape);
+        scale_hist_clear(&r->tensors[i].scale_hist);
+    }
     for (size_t i = 0; i < r->pattern_count; i++)
         free(r->patterns[i].pattern);
+    for (size_t k = 0; k < r->limit_set_count; k++) {
+        for (size_t i = 0; i < r->limit_sets[k].n; i++) {
+            free(r->limit_sets[k].items[i].rule_id);
+            free(r->limit_sets[k].items[i].rule_file);
+        }
+        free(r->limit_sets[k].items);
+    }
+    free(r->limit_sets);
+    for (size_t i = 0; i < r->policy_file_count; i++)
+        free(r->policy_files[i].path);
+    free(r->policy_files);
+    free(r->builtin);
     free(r->tensors);
     free(r->patterns);
     findings_free(r->findings);
@@ -636,4 +827,104 @@ void verify_result_free(verify_result *r)
 bool verify_passed(const verify_result *r)
 {
     return findings_count_sev(r->findings, SEV_ERROR) == 0;
+}
+
+/* ---- links from findings to tensors ---------------------------------------- */
+
+struct verify_links {
+    size_t *start;   /* tensor t's findings are finding[start[t] .. start[t + 1]) */
+    size_t *finding;
+    bool *attached;  /* per finding */
+};
+
+/* The tensor of the result named by the first len bytes of name, or -1. */
+static ptrdiff_t find_tensor(const verify_result *r, const char *name, size_t len)
+{
+    size_t lo = 0, hi = r->tensor_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *t = r->tensors[mid].name;
+        int c = strncmp(t, name, len);
+        if (c == 0)
+            c = t[len] != '\0'; /* t is longer: it sorts after */
+        if (c == 0)
+            return (ptrdiff_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+/* The tensors finding f is on (at most two): its own, and the logical
+ * tensor its _blocks/_scales name stands for. */
+static int tensors_of(const verify_result *r, const finding *f, ptrdiff_t out[2])
+{
+    int n = 0;
+    if (!f->tensor)
+        return 0;
+    size_t len = strlen(f->tensor);
+    ptrdiff_t t = find_tensor(r, f->tensor, len);
+    if (t >= 0)
+        out[n++] = t;
+    const char *sfx = ends_with(f->tensor, len, MXFP4_BLOCKS_SUFFIX)   ? MXFP4_BLOCKS_SUFFIX
+                      : ends_with(f->tensor, len, MXFP4_SCALES_SUFFIX) ? MXFP4_SCALES_SUFFIX
+                                                                      : NULL;
+    if (sfx && (t = find_tensor(r, f->tensor, len - strlen(sfx))) >= 0)
+        out[n++] = t;
+    return n;
+}
+
+verify_links *verify_links_build(const verify_result *r)
+{
+    size_t nf = r->findings ? findings_count(r->findings) : 0, nt = r->tensor_count;
+    verify_links *l = xcalloc(1, sizeof *l);
+    l->start = xcalloc(nt + 2, sizeof *l->start);
+    l->attached = xcalloc(nf + 1, sizeof *l->attached);
+    /* counting sort by tensor, findings in order within each */
+    for (size_t i = 0; i < nf; i++) {
+        ptrdiff_t t[2];
+        int n = tensors_of(r, findings_at(r->findings, i), t);
+        for (int k = 0; k < n; k++)
+            l->start[t[k] + 2]++;
+        l->attached[i] = n > 0;
+    }
+    for (size_t t = 0; t < nt; t++)
+        l->start[t + 2] += l->start[t + 1];
+    l->finding = xmalloc((l->start[nt + 1] + 1) * sizeof *l->finding);
+    for (size_t i = 0; i < nf; i++) {
+        ptrdiff_t t[2];
+        int n = tensors_of(r, findings_at(r->findings, i), t);
+        for (int k = 0; k < n; k++)
+            l->finding[l->start[t[k] + 1]++] = i;
+    }
+    return l; /* start[t + 1] has moved to the end of tensor t: start[t] begins it */
+}
+
+void verify_links_free(verify_links *l)
+{
+    if (!l)
+        return;
+    free(l->start);
+    free(l->finding);
+    free(l->attached);
+    free(l);
+}
+
+const size_t *verify_links_on(const verify_links *l, size_t t, size_t *count)
+{
+    *count = l->start[t + 1] - l->start[t];
+    return *count ? l->finding + l->start[t] : NULL;
+}
+
+bool verify_links_attached(const verify_links *l, size_t i)
+{
+    return l->attached[i];
 }

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "outfile.h"
+#include "policy.h"
 #include "report.h"
 #include "safetensors.h"
 #include "text.h"
@@ -16,7 +18,8 @@
 #define SHOWN 512 /* an escaped path in a message */
 
 static const char usage[] =
-    "usage: mxfp4-check verify SRC DST [--backend auto|cuda|cpu] [--json FILE|-]\n"
+    "usage: mxfp4-check verify SRC DST [--rules FILE]... [--strict]\n"
+    "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
     "                          [--junit FILE] [--only GLOB] [--threads N]\n"
     "                          [--quiet] [--no-progress]\n"
     "\n"
@@ -25,6 +28,10 @@ static const char usage[] =
     "its source, re-quantization with the reference quantizer, and a diagnosis of\n"
     "the usual exporter mistakes when a tensor is far off.\n"
     "\n"
+    "  --rules FILE    a YAML rule file (SPEC §7), after the built-in default;\n"
+    "                  repeatable, applied in order (`mxfp4-check rules --help`)\n"
+    "  --strict        the built-in strict policy: codes and scales bit-exact with\n"
+    "                  the reference quantizer, every warning an error\n"
     "  --backend B     auto (default), cpu, or cuda (an error when no GPU is usable)\n"
     "  --json FILE     the JSON report (schema mxfp4-check/verify/1); - for stdout\n"
     "  --junit FILE    a JUnit XML report for CI systems\n"
@@ -40,11 +47,35 @@ static const char usage[] =
     "Exit status: 0 pass, 1 the checkpoint violates the policy, 2 usage error or\n"
     "input that cannot be read or parsed.\n";
 
+#define MAX_RULE_FILES 64
+
 typedef struct {
     verify_opts v;
     const char *json, *junit;
-    bool quiet;
+    bool quiet, strict;
+    const char *rules[MAX_RULE_FILES];
+    size_t nrules;
 } cli_opts;
+
+/* The finding ids, their default severities and meanings, from the one
+ * table (finding.h). */
+static void print_finding_ids(FILE *out)
+{
+    fputs("\nFinding ids (default severity; rule files change it):\n", out);
+    for (size_t i = 0; i < finding_kind_count(); i++) {
+        const finding_kind *k = finding_kind_at(i);
+        fprintf(out, "  %-28s %-5s  %s\n", k->id, severity_name(k->default_sev), k->meaning);
+    }
+}
+
+/* Today in UTC, for waiver expiry. */
+static void today_utc(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
 
 static int parse_threads(const char *s, int *out)
 {
@@ -63,6 +94,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"junit", required_argument, NULL, 'J'},   {"only", required_argument, NULL, 'o'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
+        {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     bool progress = true;
@@ -76,7 +108,16 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 'o': o->v.only = optarg; break;
         case 'q': o->quiet = true; break;
         case 'P': progress = false; break;
-        case 'h': fputs(usage, stdout); return EXIT_PASS;
+        case 'h':
+            fputs(usage, stdout);
+            print_finding_ids(stdout);
+            return EXIT_PASS;
+        case 'r':
+            if (o->nrules == MAX_RULE_FILES)
+                return cli_usage_error("verify", "at most %d --rules files", MAX_RULE_FILES);
+            o->rules[o->nrules++] = optarg;
+            break;
+        case 'S': o->strict = true; break;
         case 't':
             if (parse_threads(optarg, &o->v.threads) == 0)
                 break;
@@ -167,11 +208,19 @@ static int print_summary(const verify_result *r)
     return 0;
 }
 
-static int run(const cli_opts *o, const reports *out)
+static int run(cli_opts *o, const reports *out)
 {
-    char err[ST_ERR_LEN];
+    char err[ST_ERR_LEN], today[11];
     verify_result *r;
-    if (verify_run(&o->v, &r, err, sizeof err) < 0) {
+    policy *p;
+    if (rules_policy_load(o->rules, o->nrules, o->strict, &p) < 0)
+        return EXIT_INPUT;
+    today_utc(today);
+    o->v.policy = p;
+    o->v.today = today;
+    int ran = verify_run(&o->v, &r, err, sizeof err);
+    if (ran < 0) {
+        policy_free(p);
         fprintf(stderr, "mxfp4-check: %s\n", err);
         return EXIT_INPUT;
     }
@@ -184,6 +233,7 @@ static int run(const cli_opts *o, const reports *out)
     if (!o->quiet && !report_on_stdout && print_summary(r) < 0)
         rc = EXIT_INPUT;
     verify_result_free(r);
+    policy_free(p);
     return rc;
 }
 

@@ -256,9 +256,16 @@ static cJSON *load_index(const char *dir)
     return root;
 }
 
+/* A tensor's description, copied out of its (closed) file. */
+typedef struct {
+    dtype_id dtype;
+    int rank;
+    uint64_t shape[ST_MAX_RANK];
+} tensor_desc;
+
 /* Reads tensor `name` of checkpoint dir (through its index) into a malloc'ed
  * buffer; *t receives its description. */
-static uint8_t *read_tensor(const char *dir, const cJSON *index, const char *name, st_tensor *t)
+static uint8_t *read_tensor(const char *dir, const cJSON *index, const char *name, tensor_desc *t)
 {
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(index, "weight_map");
     const cJSON *shard = cJSON_GetObjectItemCaseSensitive(map, name);
@@ -275,8 +282,9 @@ static uint8_t *read_tensor(const char *dir, const cJSON *index, const char *nam
     if (!found)
         print_error("%s: no tensor '%s'\n", path, name);
     assert_non_null(found);
-    *t = *found;
-    t->name = NULL; /* owned by f */
+    t->dtype = found->dtype;
+    t->rank = found->rank;
+    memcpy(t->shape, found->shape, sizeof *t->shape * (size_t)found->rank);
     size_t len = (size_t)(found->end - found->begin);
     uint8_t *buf = xmalloc(len);
     int rc = st_read(f, found, 0, buf, len, err, sizeof err);
@@ -353,7 +361,7 @@ static bool ends_with(const char *s, const char *suffix)
 static void requant_tensor(const char *src_dir, const cJSON *src_idx, const char *dst_dir,
                            const cJSON *dst_idx, const char *base, requant_count *c)
 {
-    st_tensor ts, tb, tsc;
+    tensor_desc ts, tb, tsc;
     char *bname = xasprintf("%s%s", base, MXFP4_BLOCKS_SUFFIX);
     char *sname = xasprintf("%s%s", base, MXFP4_SCALES_SUFFIX);
     uint8_t *w = read_tensor(src_dir, src_idx, base, &ts);

@@ -54,9 +54,19 @@ static const char validator[] =
 
 /* ---- the result under test ------------------------------------------------- */
 
+/* What verify_result_free would free of a tensor dropped by hand. */
+static void free_tensor(verify_tensor *t)
+{
+    free(t->name);
+    free(t->shape);
+    scale_hist_clear(&t->scale_hist);
+}
+
 static void set_shape(verify_tensor *t, int rank, const uint64_t *shape)
 {
     t->rank = rank;
+    free(t->shape);
+    t->shape = xmalloc(sizeof *shape * (size_t)rank + 1);
     memcpy(t->shape, shape, sizeof *shape * (size_t)rank);
 }
 
@@ -93,10 +103,8 @@ static verify_result *make_result(bool errors)
         .cosine = 0.953125, .snr_db = INFINITY, .nonfinite = 2, .equal_fraction = 0.5,
         .codes_identical = 0.75, .scales_identical = 1.0, .ref_rel_l2 = 0.0859375, .excess = 3.5,
     };
-    q->scale_hist[127 - 7] = 3;
-    q->scale_hist[127] = 2;
-    q->scale_hist[127 + 3] = 1;
-    q->scale_hist[255] = 1;
+    uint64_t hist[SCALE_HIST_BYTES] = {[127 - 7] = 3, [127] = 2, [127 + 3] = 1, [255] = 1};
+    scale_hist_set(&q->scale_hist, hist);
 
     r->pattern_count = 2;
     r->patterns = xcalloc(2, sizeof *r->patterns);
@@ -387,7 +395,7 @@ static void test_json_degenerate(void **state)
 
     q->rank = 0; /* a scalar: no coordinates */
     q->stats.max_abs_err_index = 0;
-    memset(q->scale_hist, 0, sizeof q->scale_hist);
+    scale_hist_clear(&q->scale_hist);
     j = report_json(r);
     t = cJSON_GetArrayItem(get(j, "tensors"), 1);
     assert_int_equal(cJSON_GetArraySize(get(get(t, "stats"), "max_abs_err_index")), 0);
@@ -691,7 +699,7 @@ static void test_schema_accepts_reports(void **state)
             findings_free(r->findings);
             r->findings = findings_new();
             for (size_t i = 0; i < 2; i++)
-                free(r->tensors[i].name);
+                free_tensor(&r->tensors[i]);
             for (size_t i = 0; i < 2; i++)
                 free(r->patterns[i].pattern);
         }
@@ -946,15 +954,14 @@ static void test_human_many_tensors(void **state)
         ts[i].name = xasprintf("t%02zu", i);
         ts[i].kind = VT_QUANTIZED;
         ts[i].compared = true;
-        ts[i].rank = 1;
-        ts[i].shape[0] = 32;
+        set_shape(&ts[i], 1, (uint64_t[]){32});
         ts[i].stats.rel_l2 = 0.01 * (double)(i % 7);
         ts[i].stats.excess = 1.0;
     }
     ts[3].status = VT_FAIL;
     ts[9].stats.excess = 2.0;
     for (size_t i = 0; i < r->tensor_count; i++)
-        free(r->tensors[i].name);
+        free_tensor(&r->tensors[i]);
     free(r->tensors);
     r->tensors = ts;
     r->tensor_count = n;

@@ -423,7 +423,7 @@ static int read_source(const plant *p, const char *name, source *s)
         char err[ST_ERR_LEN];
         s->rank = ct->t->rank;
         s->numel = ct->t->numel;
-        memcpy(s->shape, ct->t->shape, sizeof s->shape);
+        memcpy(s->shape, ct->t->shape, sizeof *s->shape * (size_t)s->rank);
         uint16_t *raw = xmalloc((size_t)s->numel * 2 + 1);
         s->x = xmalloc((size_t)s->numel * sizeof(float) + 1);
         if (ckpt_read(o.c, ct, 0, raw, (size_t)s->numel * 2, err, sizeof err) < 0)
