@@ -189,7 +189,7 @@ static int parse_shape(const parse_ctx *c, const char *name, const cJSON *shape,
         return fail(c->err, c->errlen, c->display, name, "shape outside the counted dimensions");
     uint64_t *dims = f->dims + f->dims_used;
     f->dims_used += (size_t)rank;
-    t->shape = rank ? dims : NULL;
+    t->shape = dims; /* never NULL, so memcmp and memcpy of rank 0 are well defined */
     t->rank = rank;
     t->numel = 1;
     int i = 0;

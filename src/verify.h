@@ -23,7 +23,7 @@ typedef struct {
     vt_kind kind;             /* what DST made of it */
     vt_status status;         /* worst severity of this tensor's findings */
     int rank;
-    uint64_t *shape;          /* source shape: rank entries, malloc'ed (NULL for rank 0) */
+    uint64_t *shape;          /* source shape: rank entries, malloc'ed (never NULL) */
     bool compared;            /* statistics were computed */
     bool identical;           /* kept: bit-identical; quantized: every element equal */
     stats_result stats;       /* valid when compared */
