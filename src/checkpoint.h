@@ -54,7 +54,7 @@ typedef struct {
     const ckpt_tensor *plain;          /* LT_PLAIN */
     const ckpt_tensor *blocks, *scales;/* LT_MXFP4 */
     int rank;                /* LT_MXFP4: the dequantized tensor as stored, [*prefix, G*32] */
-    const uint64_t *shape;   /* rank entries (NULL for rank 0), owned by the ckpt */
+    const uint64_t *shape;   /* rank entries (never NULL), owned by the ckpt */
     uint64_t groups;         /* LT_MXFP4: G, blocks per row */
     uint64_t bytes;          /* data bytes (blocks + scales for a pair) */
 } ckpt_logical;

@@ -35,7 +35,8 @@
  * max_abs_err_index is unravelled into coordinates of the source shape (null
  * when the tensor has no elements). Strings that are not valid UTF-8 are
  * written escaped (text_json_string) so the text stays JSON. Numbers are plain
- * cJSON numbers here; print with report_json_string for exact digits. */
+ * cJSON numbers here; print with report_json_string for exact digits. The
+ * whole tree is built: for tests and small results (the writers stream). */
 cJSON *report_json(const verify_result *r);
 
 /* report_json printed (formatted, with a final newline), every number with
@@ -52,7 +53,9 @@ char *report_json_string(const verify_result *r);
 int report_resolve_file(const char *path, const char *src, const char *dst, outfile **out, char *err,
                         size_t errlen);
 
-/* The JSON report as the whole content of o (opened; outfile_commit).
+/* The JSON report as the whole content of o (opened), streamed
+ * (jsonstream.h): the same text as report_json_string, without the tree or
+ * the text ever being whole in memory.
  * Returns 0, or -1 with err naming the path and the fault. */
 int report_write_json_to(const verify_result *r, outfile *o, char *err, size_t errlen);
 
@@ -68,9 +71,13 @@ int report_write_json(const verify_result *r, const char *path, char *err, size_
  * finding; warnings and info in system-out), one per structural id
  * (classname "structure") and per coverage id (classname "coverage"),
  * failing when that id has an error finding on no tensor of the report, and
- * one per other id that has such findings (classname "other"). The run fails
- * exactly when some testcase fails. Same path rules and errors as
- * report_write_json. */
+ * one per other id that has such findings (classname "other"). A finding is
+ * on a tensor as verify_links (verify.h) says: the tensor it names, or the
+ * logical tensor NAME its NAME_blocks / NAME_scales stands for, the same
+ * tensors whose status it sets. The run fails exactly when some testcase
+ * fails. Written as it is produced (two passes over the result: one counts
+ * for the header, one writes), never whole in memory. Same path rules and
+ * errors as report_write_json. */
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen);
 
 /* The JUnit XML as the whole content of o, as report_write_json_to. */

@@ -292,7 +292,7 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
     if (rc == -1 && e.what[0])
         fail_json(&c, &e);
     for (size_t i = 0; rc == 0 && i < f->count; i++) /* the store is complete now */
-        f->tensors[i].shape = f->tensors[i].rank ? f->dims + c.dims_at[i] : NULL;
+        f->tensors[i].shape = f->dims + c.dims_at[i]; /* never NULL: memcmp of rank 0 stays defined */
     free(c.dims_at);
     if (rc == 0) {
         if (f->count > 1) /* an empty header has no array at all */

@@ -31,7 +31,7 @@ typedef struct {
     const char *name;      /* UTF-8, validated, no NUL; owned by the st_file */
     dtype_id dtype;
     int rank;
-    const uint64_t *shape; /* rank entries, owned by the st_file (NULL for rank 0) */
+    const uint64_t *shape; /* rank entries, owned by the st_file (never NULL) */
     uint64_t numel;        /* product of shape (1 for rank 0) */
     uint64_t begin, end;   /* byte offsets relative to the data buffer */
 } st_tensor;

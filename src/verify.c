@@ -309,9 +309,8 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
         t->name = xstrdup(e->src->name);
         t->limits = VERIFY_NO_LIMITS;
         t->rank = e->src->rank;
-        t->shape = t->rank ? xmalloc(sizeof *t->shape * (size_t)t->rank) : NULL;
-        if (t->rank)
-            memcpy(t->shape, e->src->shape, sizeof *t->shape * (size_t)t->rank);
+        t->shape = xmalloc(sizeof *t->shape * (size_t)(t->rank ? t->rank : 1));
+        memcpy(t->shape, e->src->shape, sizeof *t->shape * (size_t)t->rank);
         if (e->src->kind == LT_MXFP4 && t->rank >= 2) { /* the BF16 shape the pair stands for */
             t->shape[t->rank - 1] = e->src->shape[t->rank - 2];
             t->shape[t->rank - 2] = e->src->shape[t->rank - 1];

@@ -50,7 +50,7 @@ typedef struct {
     ptrdiff_t status_finding; /* the finding that set status (its rule decided it), or -1 */
     uint32_t limits;          /* index into verify_result.limit_sets, or VERIFY_NO_LIMITS */
     int rank;
-    uint64_t *shape;          /* source shape: rank entries, malloc'ed (NULL for rank 0) */
+    uint64_t *shape;          /* source shape: rank entries, malloc'ed (never NULL) */
     bool compared;            /* statistics were computed */
     bool identical;           /* kept: bit-identical; quantized: every element equal */
     stats_result stats;       /* valid when compared */

@@ -46,7 +46,7 @@
 #define BIG_TENSORS "100000"
 #define BIG_COUNT 100000
 #define MAX_KB_PER_TENSOR_VERIFY 1.5
-#define MAX_KB_PER_TENSOR_INSPECT 1.0
+#define MAX_KB_PER_TENSOR_INSPECT 1.5
 #define BASE_KB (32 * 1024) /* the process without any tensor: code, libraries, buffers */
 #define RUN_TIMEOUT_S 300
 
