@@ -215,6 +215,12 @@ static void test_empty_documents(void **state)
         assert_null(yr_get(r, "a"));
         yr_free(d);
     }
+    /* no text at all */
+    char err[YR_ERR_LEN];
+    yr_doc *none = NULL;
+    assert_int_equal(yr_parse(NULL, 0, DISPLAY, &none, err, sizeof err), 0);
+    assert_int_equal(yr_root(none)->kind, YR_MAP);
+    yr_free(none);
     /* null spelled out is a value, not an empty document */
     yr_doc *d = accept("~\n");
     assert_scalar(yr_root(d), "~", true, 1, 1);
