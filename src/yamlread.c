@@ -227,7 +227,7 @@ static int scan_chars(builder *b, size_t stop, unsigned long *line, unsigned lon
 static int libyaml_fault(builder *b, const yaml_parser_t *p)
 {
     const char *problem = p->problem ? p->problem : "unknown libyaml error";
-    unsigned long line, column;
+    unsigned long line = 1, column = 1;
     switch (p->error) {
     case YAML_READER_ERROR: /* scan_chars refused all of these first; kept for safety */
         if (scan_chars(b, p->problem_offset < b->len ? p->problem_offset : b->len, &line,
@@ -277,9 +277,9 @@ static char *tag_shown(const yaml_char_t *tag, char *out)
     size_t pl = strlen(YAML_TAG_PREFIX);
     if (strncmp(t, YAML_TAG_PREFIX, pl) != 0)
         return shown(t, out);
-    char buf[SHOWN_LEN];
-    snprintf(buf, sizeof buf, "!!%s", t + pl);
-    return shown(buf, out);
+    memcpy(out, "!!", 2);
+    text_escape_n(t + pl, strlen(t + pl), out + 2, SHOWN_LEN - 2);
+    return out;
 }
 
 static const char *kind_name(yr_kind k)
@@ -403,13 +403,14 @@ static bool at_key(const builder *b)
  * alias's own position, not its target's): no merge key, no repeat. */
 static int check_key(builder *b, const rec *k, unsigned long line, unsigned long column)
 {
-    char s[SHOWN_LEN];
     if (k->node.plain && strcmp(k->text, "<<") == 0)
         return fail_at(b, line, column, "merge key '<<' is not supported");
     const entry *first = table_find(&b->names, top(b), k->text);
-    if (first)
+    if (first) {
+        char s[SHOWN_LEN];
         return fail_at(b, line, column, "duplicate key '%s' (first at line %lu, column %lu)",
-                         shown(k->text, s), first->line, first->column);
+                       shown(k->text, s), first->line, first->column);
+    }
     entry e = {top(b), k->text, line, column, NULL};
     table_add(&b->names, &e);
     return 0;
@@ -440,10 +441,11 @@ static int add_anchor(builder *b, const yaml_char_t *anchor, rec *r)
         return 0;
     const char *name = (const char *)anchor;
     const entry *first = table_find(&b->names, &b->anchor_scope, name);
-    char s[SHOWN_LEN];
-    if (first)
+    if (first) {
+        char s[SHOWN_LEN];
         return FAIL_NODE(b, r, "duplicate anchor '&%s' (first at line %lu, column %lu)",
                          shown(name, s), first->line, first->column);
+    }
     entry e = {&b->anchor_scope, xstrdup(name), r->node.line, r->node.column, r};
     table_add(&b->names, &e);
     return 0;
@@ -455,17 +457,19 @@ static int on_scalar(builder *b, const yaml_event_t *ev)
     const char *value = (const char *)ev->data.scalar.value;
     size_t len = ev->data.scalar.length;
     tag_kind tag;
-    char s[SHOWN_LEN], t[SHOWN_LEN];
     if (count_nodes(b, 1, m) != 0 || check_tag(b, ev->data.scalar.tag, YR_SCALAR, m, &tag) != 0)
         return -1;
     if (memchr(value, '\0', len))
         return FAIL_MARK(b, m, "NUL character in a scalar");
-    if (!fits_tag(value, tag))
+    if (!fits_tag(value, tag)) {
+        char s[SHOWN_LEN], t[SHOWN_LEN];
         return FAIL_MARK(b, m, "'%s' is not a %s", shown(value, s),
                          tag_shown(ev->data.scalar.tag, t));
+    }
     rec *r = new_rec(b, YR_SCALAR, m);
     r->text = xmalloc(len + 1);
-    memcpy(r->text, value, len + 1);
+    memcpy(r->text, value, len);
+    r->text[len] = '\0';
     r->node.value = r->text;
     r->node.plain = tag == TAG_NONE ? ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
                                     : tag != TAG_STR;
@@ -586,11 +590,12 @@ static void builder_done(builder *b)
 
 static int too_large(const char *display, uint64_t size, char *err, size_t errlen)
 {
-    char s[DISPLAY_LEN];
-    if (errlen)
+    if (errlen) {
+        char s[DISPLAY_LEN];
         snprintf(err, errlen, "%s: larger than %u bytes (%llu bytes)",
                  text_escape(display, s, sizeof s), (unsigned)YR_MAX_FILE_BYTES,
                  (unsigned long long)size);
+    }
     return -1;
 }
 
@@ -601,7 +606,7 @@ int yr_parse(const char *text, size_t len, const char *display, yr_doc **out, ch
     if (len > YR_MAX_FILE_BYTES)
         return too_large(display, len, err, errlen);
     builder *b = xcalloc(1, sizeof *b);
-    b->text = (const unsigned char *)text;
+    b->text = (const unsigned char *)(len ? text : ""); /* libyaml wants a buffer */
     b->len = len;
     b->err = err;
     b->errlen = errlen;

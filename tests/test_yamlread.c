@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,12 @@ static void test_empty_documents(void **state)
         assert_null(yr_get(r, "a"));
         yr_free(d);
     }
+    /* no text at all */
+    char err[YR_ERR_LEN];
+    yr_doc *none = NULL;
+    assert_int_equal(yr_parse(NULL, 0, DISPLAY, &none, err, sizeof err), 0);
+    assert_int_equal(yr_root(none)->kind, YR_MAP);
+    yr_free(none);
     /* null spelled out is a value, not an empty document */
     yr_doc *d = accept("~\n");
     assert_scalar(yr_root(d), "~", true, 1, 1);
@@ -750,6 +757,60 @@ static void test_get(void **state)
     yr_free(NULL);
 }
 
+/* ---- the tree ----------------------------------------------------------- */
+
+/* whether the file includes <yaml.h> (any spacing after the '#') */
+static bool includes_yaml(const char *path)
+{
+    char *text;
+    assert_int_equal(run_read_file(path, &text, NULL), 0);
+    bool found = false;
+    for (const char *p = text; (p = strstr(p, "<yaml.h>")) != NULL; p++) {
+        const char *line = p;
+        while (line > text && line[-1] != '\n')
+            line--;
+        line += strspn(line, " \t");
+        if (*line == '#' && strstr(line, "include") && strstr(line, "include") < p)
+            found = true;
+    }
+    free(text);
+    return found;
+}
+
+/* libyaml stays behind this module: src/yamlread.c is its only includer */
+static void test_only_includer(void **state)
+{
+    (void)state;
+    const char *env = getenv("MXC_SRCDIR");
+    const char *root = env && *env ? env : ".";
+    static const char *const dirs[] = {"src", "tui", "tests", "tests/support", "fuzz"};
+    size_t includers = 0, files = 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        char dir[RUN_PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", root, dirs[i]);
+        DIR *dp = opendir(dir);
+        if (!dp)
+            continue; /* tui/ may not exist yet */
+        for (struct dirent *de; (de = readdir(dp)) != NULL;) {
+            const char *ext = strrchr(de->d_name, '.');
+            if (!ext || (strcmp(ext, ".c") != 0 && strcmp(ext, ".h") != 0))
+                continue;
+            char path[2 * RUN_PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            files++;
+            if (!includes_yaml(path))
+                continue;
+            includers++;
+            if (strcmp(dirs[i], "src") != 0 || strcmp(de->d_name, "yamlread.c") != 0)
+                fail_msg("%s includes <yaml.h>: only src/yamlread.c may", path);
+        }
+        closedir(dp);
+    }
+    if (files == 0)
+        skip(); /* not run from the source tree */
+    assert_int_equal(includers, 1);
+}
+
 static int tmpdir_setup(void **state)
 {
     return run_tmpdir_setup(state, "yamlread");
@@ -806,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_alias_sharing),
         cmocka_unit_test(test_columns_count_characters),
         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_only_includer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
