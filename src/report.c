@@ -88,6 +88,30 @@ static cJSON *json_count(uint64_t n)
     return cJSON_CreateNumber((double)n);
 }
 
+/* {"id", "file", "line"} of what decided, or null (the finding table's
+ * default decided). */
+static cJSON *json_rule(const finding_rule *r)
+{
+    if (!r->file)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", text_json_string(r->id));
+    cJSON_AddItemToObject(o, "file", text_json_string(r->file));
+    cJSON_AddItemToObject(o, "line", json_count(r->line));
+    return o;
+}
+
+static cJSON *json_waived(const finding *f)
+{
+    if (!f->waived)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "reason", text_json_string(or_empty(f->waiver_reason)));
+    cJSON_AddItemToObject(o, "expires", text_json_string(f->waiver_expires));
+    cJSON_AddItemToObject(o, "rule", json_rule(&f->waiver));
+    return o;
+}
+
 static cJSON *json_finding(const finding *f)
 {
     cJSON *o = cJSON_CreateObject();
@@ -96,6 +120,8 @@ static cJSON *json_finding(const finding *f)
     cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
     cJSON_AddItemToObject(o, "file", text_json_string(f->file));
     cJSON_AddItemToObject(o, "message", text_json_string(or_empty(f->message)));
+    cJSON_AddItemToObject(o, "rule", json_rule(&f->rule));
+    cJSON_AddItemToObject(o, "waived", json_waived(f));
     if (f->id && strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause) {
         cJSON_AddItemToObject(o, "cause", text_json_string(f->cause));
         if (strcmp(f->cause, CAUSE_SCALE_BIAS) == 0)
@@ -113,6 +139,7 @@ static cJSON *json_summary(const verify_result *r)
     cJSON_AddItemToObject(o, "kept", json_count(r->kept));
     cJSON_AddItemToObject(o, "errors", json_count(count_sev(r, SEV_ERROR)));
     cJSON_AddItemToObject(o, "warnings", json_count(count_sev(r, SEV_WARN)));
+    cJSON_AddItemToObject(o, "waived", json_count(r->findings ? findings_count_waived(r->findings) : 0));
     cJSON_AddItemToObject(o, "bytes_read", json_count(r->bytes_read));
     cJSON_AddItemToObject(o, "seconds", json_num(r->seconds));
     return o;
@@ -248,13 +275,42 @@ static const char *status_name(vt_status s)
     return s == VT_FAIL ? "fail" : s == VT_WARN ? "warn" : "pass";
 }
 
-static cJSON *json_tensor(const verify_tensor *t)
+/* {"max_rel_l2": {"value": 0.2, "rule": {...}}, ...}: the limits that
+ * applied and the rule that set each. */
+static cJSON *json_limits(const verify_result *r, const verify_tensor *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (t->limits == VERIFY_NO_LIMITS || t->limits >= r->limit_set_count)
+        return o;
+    const verify_limit_set *set = &r->limit_sets[t->limits];
+    for (size_t i = 0; i < set->n; i++) {
+        const verify_limit *l = &set->items[i];
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddItemToObject(v, "value", json_num(l->value));
+        finding_rule rule = {l->rule_id, l->rule_file, l->rule_line};
+        cJSON_AddItemToObject(v, "rule", json_rule(&rule));
+        cJSON_AddItemToObject(o, l->key, v);
+    }
+    return o;
+}
+
+/* The rule of the finding that set the tensor's status, or null. */
+static cJSON *json_status_rule(const verify_result *r, const verify_tensor *t)
+{
+    if (t->status_finding < 0)
+        return cJSON_CreateNull();
+    return json_rule(&findings_at(r->findings, (size_t)t->status_finding)->rule);
+}
+
+static cJSON *json_tensor(const verify_result *r, const verify_tensor *t)
 {
     cJSON *o = cJSON_CreateObject();
     bool quantized = t->kind == VT_QUANTIZED;
     cJSON_AddItemToObject(o, "name", text_json_string(or_empty(t->name)));
     cJSON_AddStringToObject(o, "kind", quantized ? "quantized" : "kept");
     cJSON_AddStringToObject(o, "status", status_name(t->status));
+    cJSON_AddItemToObject(o, "status_rule", json_status_rule(r, t));
+    cJSON_AddItemToObject(o, "limits", json_limits(r, t));
     cJSON_AddItemToObject(o, "shape", json_shape(t));
     cJSON_AddItemToObject(o, "stats", t->compared ? json_stats(t) : cJSON_CreateNull());
     if (quantized && t->compared)
@@ -276,12 +332,30 @@ static cJSON *list_element(const void *ctx, int list, size_t i)
     if (list == LIST_PATTERNS)
         return json_pattern(&r->patterns[i]);
     if (list == LIST_TENSORS)
-        return json_tensor(&r->tensors[i]);
+        return json_tensor(r, &r->tensors[i]);
     const finding *f = live_finding(r, i);
     if (list == LIST_FINDINGS)
         return f ? json_finding(f) : NULL;
     const char *id = coverage_lists[list - LIST_COVERAGE].id;
     return f && f->tensor && f->id && strcmp(f->id, id) == 0 ? text_json_string(f->tensor) : NULL;
+}
+
+/* The rule files read, with their SHA-256: the policy a verdict rests on. */
+static cJSON *json_policy(const verify_result *r)
+{
+    cJSON *o = cJSON_CreateObject(), *files = cJSON_CreateArray();
+    for (size_t i = 0; i < r->policy_file_count; i++) {
+        const verify_policy_file *f = &r->policy_files[i];
+        if (f->builtin)
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToObject(e, "path", text_json_string(f->path));
+        cJSON_AddStringToObject(e, "sha256", f->sha256);
+        cJSON_AddItemToArray(files, e);
+    }
+    cJSON_AddItemToObject(o, "files", files);
+    cJSON_AddItemToObject(o, "builtin", text_json_string(r->builtin ? r->builtin : "default"));
+    return o;
 }
 
 /* The report with its long lists as placeholders. */
@@ -292,6 +366,7 @@ static cJSON *report_skeleton(const verify_result *r)
     cJSON_AddStringToObject(root, "result", report_passed(r) ? "pass" : "fail");
     cJSON_AddItemToObject(root, "src", text_json_string(or_empty(r->src)));
     cJSON_AddItemToObject(root, "dst", text_json_string(or_empty(r->dst)));
+    cJSON_AddItemToObject(root, "policy", json_policy(r));
     cJSON_AddItemToObject(root, "summary", json_summary(r));
     cJSON_AddItemToObject(root, "findings", json_list(LIST_FINDINGS));
     cJSON_AddItemToObject(root, "coverage", json_coverage());
@@ -968,6 +1043,22 @@ static void print_counts(const term *t, const verify_result *r)
     free(seen.ids);
 }
 
+/* " (rule ID, FILE:LINE)" and, for a waived finding, the waiver. */
+static void print_provenance(const term *t, const finding *f)
+{
+    char id[SHOWN], file[SHOWN], reason[SHOWN];
+    if (f->rule.file && f->rule.id)
+        fprintf(t->out, " (rule %s, %s:%lu)", text_escape(f->rule.id, id, sizeof id),
+                text_escape(f->rule.file, file, sizeof file), f->rule.line);
+    else if (f->rule.file)
+        fprintf(t->out, " (%s:%lu)", text_escape(f->rule.file, file, sizeof file), f->rule.line);
+    if (f->waived)
+        fprintf(t->out, "\n      waived by %s:%lu: %s%s%s", text_escape(or_empty(f->waiver.file), file, sizeof file),
+                f->waiver.line, text_escape(or_empty(f->waiver_reason), reason, sizeof reason),
+                f->waiver_expires ? ", until " : "", f->waiver_expires ? f->waiver_expires : "");
+    fputc('\n', t->out);
+}
+
 static void print_findings(const term *t, const verify_result *r)
 {
     bool any = false;
@@ -982,8 +1073,9 @@ static void print_findings(const term *t, const verify_result *r)
             any = true;
             put_colored(t, severity_color(f->sev), severity_name(f->sev));
             /* messages are escaped by whoever made the finding */
-            fprintf(t->out, "%s [%s] %s\n", f->sev == SEV_WARN ? " " : "",
+            fprintf(t->out, "%s [%s] %s", f->sev == SEV_WARN ? " " : "",
                     text_escape(or_empty(f->id), id, sizeof id), or_empty(f->message));
+            print_provenance(t, f);
         }
     }
 }
@@ -991,19 +1083,20 @@ static void print_findings(const term *t, const verify_result *r)
 static void print_result(const term *t, const verify_result *r)
 {
     size_t errors = count_sev(r, SEV_ERROR), warnings = count_sev(r, SEV_WARN);
-    char line[96];
+    size_t waived = r->findings ? findings_count_waived(r->findings) : 0;
+    char counts[96] = "", line[128];
+    size_t n = 0;
+    if (errors)
+        n += (size_t)snprintf(counts + n, sizeof counts - n, "%zu error%s", errors, errors == 1 ? "" : "s");
+    if (errors || warnings)
+        n += (size_t)snprintf(counts + n, sizeof counts - n, "%s%zu warning%s", n ? ", " : "", warnings,
+                              warnings == 1 ? "" : "s");
+    if (waived)
+        snprintf(counts + n, sizeof counts - n, "%s%zu waived", n ? ", " : "", waived);
     fputc('\n', t->out);
-    if (errors) {
-        snprintf(line, sizeof line, "RESULT: FAIL (%zu error%s, %zu warning%s)", errors,
-                 errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
-        put_colored(t, ANSI_BOLD_RED, line);
-    } else {
-        if (warnings)
-            snprintf(line, sizeof line, "RESULT: PASS (%zu warning%s)", warnings, warnings == 1 ? "" : "s");
-        else
-            snprintf(line, sizeof line, "RESULT: PASS");
-        put_colored(t, ANSI_BOLD_GREEN, line);
-    }
+    snprintf(line, sizeof line, "RESULT: %s%s%s%s", errors ? "FAIL" : "PASS", counts[0] ? " (" : "", counts,
+             counts[0] ? ")" : "");
+    put_colored(t, errors ? ANSI_BOLD_RED : ANSI_BOLD_GREEN, line);
     fputc('\n', t->out);
 }
 

@@ -261,7 +261,7 @@ static void test_index_total_size_not_integer(void **state)
     assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "warn  [index.total_size] metadata.total_size is not an integer "
-                                  "in 0..2^53; the shards hold 945176 bytes of tensors\n"));
+                                  "in 0..2^53; the shards hold 945176 bytes of tensors (builtin:default:25)\n"));
     run_result_free(&r);
 }
 

@@ -219,7 +219,8 @@ static void test_json_top(void **state)
     assert_string_equal(str(j, "src"), "/nonexistent/src");
     assert_string_equal(str(j, "dst"), "/nonexistent/dst");
     const cJSON *s = get(j, "summary");
-    assert_int_equal(cJSON_GetArraySize(s), 7);
+    assert_int_equal(cJSON_GetArraySize(s), 8);
+    assert_true(num(s, "waived") == 0);
     assert_true(num(s, "tensors") == 2);
     assert_true(num(s, "quantized") == 1);
     assert_true(num(s, "kept") == 1);
@@ -227,7 +228,11 @@ static void test_json_top(void **state)
     assert_true(num(s, "warnings") == 3); /* the finding turned off counts nowhere */
     assert_true(num(s, "bytes_read") == 123456789);
     assert_true(num(s, "seconds") == 1.5);
-    assert_int_equal(cJSON_GetArraySize(j), 8); /* the keys of SPEC §3, no others */
+    /* the policy of a result made without one: the built-in default */
+    const cJSON *pol = get(j, "policy");
+    assert_int_equal(cJSON_GetArraySize(get(pol, "files")), 0);
+    assert_string_equal(str(pol, "builtin"), "default");
+    assert_int_equal(cJSON_GetArraySize(j), 9); /* the keys of SPEC §3, no others */
     cJSON_Delete(j);
     verify_result_free(r);
 }
@@ -250,13 +255,15 @@ static void test_json_findings(void **state)
     assert_string_equal(str(f, "tensor"), DOWN);
     assert_string_equal(str(f, "file"), "model-00001-of-00002.safetensors");
     assert_string_equal(str(f, "message"), "rel_l2 0.3 above 0.05");
-    assert_int_equal(cJSON_GetArraySize(f), 5);
+    assert_true(cJSON_IsNull(get(f, "rule"))); /* no policy decided: the table's default */
+    assert_true(cJSON_IsNull(get(f, "waived")));
+    assert_int_equal(cJSON_GetArraySize(f), 7);
 
     f = cJSON_GetArrayItem(fs, 1);
     assert_string_equal(str(f, "cause"), "scale_bias");
     assert_true(num(f, "k") == -2);
     assert_true(cJSON_IsNull(get(f, "file")));
-    assert_int_equal(cJSON_GetArraySize(f), 7);
+    assert_int_equal(cJSON_GetArraySize(f), 9);
 
     f = cJSON_GetArrayItem(fs, 2);
     assert_string_equal(str(f, "severity"), "warn");
@@ -324,7 +331,9 @@ static void test_json_tensors(void **state)
     assert_string_equal(str(k, "status"), "warn");
     assert_ints(get(k, "shape"), (uint64_t[]){4, 8}, 2);
     assert_true(cJSON_IsNull(get(k, "stats")));
-    assert_int_equal(cJSON_GetArraySize(k), 5); /* no requant, no scale_hist */
+    assert_true(cJSON_IsNull(get(k, "status_rule")));
+    assert_int_equal(cJSON_GetArraySize(get(k, "limits")), 0);
+    assert_int_equal(cJSON_GetArraySize(k), 7); /* no requant, no scale_hist */
 
     const cJSON *q = cJSON_GetArrayItem(ts, 1);
     assert_string_equal(str(q, "name"), DOWN);
