@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt *c = NULL;
     char err[512];
     if (ckpt_open(dir, &c, fl, err, sizeof err) == 0) {
-        coverage_free(coverage_build(c, c, NULL, fl, err, sizeof err));
+        coverage_free(coverage_build(c, c, NULL, NULL, NULL, fl, err, sizeof err));
         for (size_t i = 0; i < ckpt_logical_count(c); i++)
             (void)ckpt_logical_at(c, i)->bytes;
     }

@@ -25,6 +25,11 @@ for f in src/*.c; do
     grep -q -e 'cuda_runtime' -e '__global__' "$f" && continue
     LIBSRC="$LIBSRC $f"
 done
+# The built-in rule files, embedded as the Makefile does.
+mkdir -p "$OUT/gen"
+./scripts/embed-rules.sh "$OUT/gen/rules_builtin.c" default=rules/default.yaml strict=rules/strict.yaml \
+    gpt-oss=rules/gpt-oss.yaml
+LIBSRC="$LIBSRC $OUT/gen/rules_builtin.c"
 OMP=
 # shellcheck disable=SC2086 # LIBSRC is a word list on purpose
 if grep -q -e '#include <omp.h>' -e '#pragma omp' $LIBSRC; then OMP=-fopenmp; fi

@@ -18,6 +18,7 @@
 #include "mxfp4.h"
 #include "pattern.h"
 #include "policy.h"
+#include "rules.h"
 #include "text.h"
 #include "util.h"
 
@@ -758,6 +759,13 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     r->findings = findings_new();
     ckpt *src = NULL, *dst = NULL;
     vctx c = {.o = o, .r = r, .pol = o->policy};
+    policy *own = NULL; /* a caller without rule files gets the built-in default */
+    if (!c.pol) {
+        rules_loader *l = rules_loader_new();
+        rules_add_builtin(l, "default");
+        own = c.pol = rules_take_policy(l);
+        rules_loader_free(l);
+    }
     int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: backend %s ready after %.3f s\n",
@@ -778,6 +786,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     for (size_t k = 0; k < r->limit_set_count; k++)
         policy_match_free(&c.set_keys[k]);
     free(c.set_keys);
+    policy_free(own);
     ckpt_close(src);
     ckpt_close(dst);
     backend_close(c.backend);

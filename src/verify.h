@@ -87,7 +87,8 @@ typedef struct {
     const char *only;         /* glob on source tensor names, or NULL */
     int threads;              /* 0: OpenMP default */
     bool progress;            /* progress bar on stderr */
-    struct policy *policy;    /* the rules (policy.h); the run marks what matched */
+    struct policy *policy;    /* the rules (policy.h; NULL: the built-in default);
+                                 the run marks what matched */
     const char *today;        /* "YYYY-MM-DD" (UTC) for waiver expiry */
 } verify_opts;
 
