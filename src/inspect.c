@@ -14,6 +14,7 @@
 #include "mxfp4.h"
 #include "outfile.h"
 #include "pattern.h"
+#include "policy.h"
 #include "text.h"
 #include "util.h"
 
@@ -297,6 +298,15 @@ static cJSON *json_finding(const finding *f)
     cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
     cJSON_AddItemToObject(o, "file", text_json_string(f->file));
     cJSON_AddItemToObject(o, "message", text_json_string(f->message));
+    cJSON *rule = cJSON_CreateNull();
+    if (f->rule.file) { /* where the policy decided its severity, as in verify's report */
+        cJSON_Delete(rule);
+        rule = cJSON_CreateObject();
+        cJSON_AddItemToObject(rule, "id", text_json_string(f->rule.id));
+        cJSON_AddItemToObject(rule, "file", text_json_string(f->rule.file));
+        cJSON_AddNumberToObject(rule, "line", (double)f->rule.line);
+    }
+    cJSON_AddItemToObject(o, "rule", rule);
     return o;
 }
 
@@ -442,6 +452,28 @@ static int print_output(const inspect_opts *o, const ckpt *c, const finding_list
     return rc;
 }
 
+/* The built-in policy decides the severities of inspect's findings, as it
+ * does verify's (SPEC §3). */
+static int apply_policy(const ckpt *c, finding_list *fl)
+{
+    policy *p;
+    if (rules_policy_load(NULL, 0, false, &p) < 0)
+        return -1;
+    char err[ST_ERR_LEN];
+    int rc = 0;
+    for (size_t i = 0; i < ckpt_logical_count(c) && rc == 0; i++) {
+        policy_match m;
+        rc = policy_match_tensor(p, ckpt_logical_at(c, i)->name, &m, err, sizeof err);
+        policy_match_free(&m);
+    }
+    if (rc == 0)
+        rc = policy_apply(p, fl, NULL, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "mxfp4-check: %s\n", err);
+    policy_free(p);
+    return rc;
+}
+
 static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
 {
     char err[ST_ERR_LEN], shown[SHOWN];
@@ -466,6 +498,8 @@ static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
             return EXIT_INPUT;
         }
     }
+    if (apply_policy(c, fl) < 0)
+        return EXIT_INPUT;
     return print_output(o, c, fl, one, hist);
 }
 

@@ -243,6 +243,11 @@ static void test_mxfp4_json(void **state)
     assert_string_equal(str_member(f, "id"), "index.total_size");
     assert_string_equal(str_member(f, "severity"), "warn");
     assert_string_equal(str_member(f, "file"), "model.safetensors.index.json");
+    /* the built-in policy decided it: its findings: entry, as verify names it */
+    const cJSON *rule = member(f, "rule");
+    assert_true(cJSON_IsNull(member(rule, "id")));
+    assert_string_equal(str_member(rule, "file"), "builtin:default");
+    assert_true(member(rule, "line")->valuedouble == 25);
     char num[32];
     snprintf(num, sizeof num, "%d", MXFP4_SOURCE_TOTAL_SIZE);
     assert_contains(str_member(f, "message"), num);
