@@ -86,7 +86,8 @@ static void print_origin(const policy_rule *r)
 }
 
 /* One check: the deciding rule, its value, what it overrides. */
-static void explain_check(const policy *p, const policy_match *m, policy_check pc, const char *fallback)
+static void explain_check(policy *p, const policy_match *m, policy_check pc, const char *fallback,
+                          const char *tensor)
 {
     const policy_check_info *info = policy_check_at(pc);
     size_t overridden = 0;
@@ -101,7 +102,14 @@ static void explain_check(const policy *p, const policy_match *m, policy_check p
         snprintf(value, sizeof value, "%s", policy_expect_name(r->expect));
     else
         snprintf(value, sizeof value, "%g", r->limit[pc]);
-    printf("%-10s %-8s ", value, r->has_severity ? severity_name(r->sev) : "(id's)");
+    /* a rule without its own severity raises at its finding id's */
+    const char *id = pc == PC_EXPECT ? FIND_SHOULD_KEEP : pc == PC_MAX_NONFINITE ? FIND_NONFINITE : FIND_THRESHOLD;
+    severity sev = r->sev;
+    policy_origin unused;
+    char err[256];
+    if (!r->has_severity && policy_severity_of(p, id, tensor, &sev, &unused, err, sizeof err) < 0)
+        sev = SEV_ERROR;
+    printf("%-10s %-8s ", value, severity_name(sev));
     print_origin(r);
     for (size_t k = 1; k <= overridden; k++) {
         printf(k == 1 ? "  overrides " : ", ");
@@ -168,9 +176,9 @@ static int rules_explain(int argc, char **argv)
     printf("tensor %s (%s in DST)\n", text_escape(tensor, shown, sizeof shown),
            lt->kind == LT_MXFP4 ? "quantized" : "kept");
     printf("  %-21s %-10s %-8s %s\n", "CHECK", "VALUE", "SEVERITY", "DECIDED BY");
-    explain_check(p, &m, PC_EXPECT, fallback);
+    explain_check(p, &m, PC_EXPECT, fallback, tensor);
     for (int c = 0; c < PC_LIMIT_COUNT; c++)
-        explain_check(p, &m, (policy_check)c, "no limit");
+        explain_check(p, &m, (policy_check)c, "no limit", tensor);
     printf("findings on this tensor:\n");
     for (size_t k = 0; k < finding_kind_count(); k++) {
         const finding_kind *fk = finding_kind_at(k);

@@ -321,6 +321,30 @@ static void test_default_yaml_matches_finding_table(void **state)
     free(text);
 }
 
+/* The man page lists every finding id of the table with its default
+ * severity and meaning (roff spells '-' as "\\-"). */
+static void test_man_page_lists_finding_table(void **state)
+{
+    (void)state;
+    char path[RUN_PATH_MAX], *text;
+    snprintf(path, sizeof path, "%s/mxfp4-check.1", getenv("MXC_SRCDIR"));
+    assert_int_equal(run_read_file(path, &text, NULL), 0);
+    for (size_t i = 0; i < finding_kind_count(); i++) {
+        const finding_kind *k = finding_kind_at(i);
+        char want[512], *o = want;
+        o += snprintf(want, sizeof want, ".B %s\n(%s) ", k->id, severity_name(k->default_sev));
+        for (const char *m = k->meaning; *m && o < want + sizeof want - 3; m++) {
+            if (*m == '-')
+                *o++ = '\\';
+            *o++ = *m;
+        }
+        *o = '\0';
+        if (!strstr(text, want))
+            fail_msg("mxfp4-check.1 lacks:\n%s", want);
+    }
+    free(text);
+}
+
 #define CASE(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -337,6 +361,7 @@ int main(void)
         CASE(test_extends_cycle),
         CASE(test_yaml_level_problems),   CASE(test_print_byte_for_byte),
         CASE(test_default_yaml_matches_finding_table),
+        CASE(test_man_page_lists_finding_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
