@@ -651,15 +651,40 @@ typedef struct {
     size_t tests, failures;
 } junit;
 
+/* A finding that fails its testcase: an error nobody waived. */
+static bool junit_failing(const finding *f)
+{
+    return f->sev == SEV_ERROR && !f->waived;
+}
+
 static void junit_lines(FILE *m, const finding *const *fs, size_t n, bool errors)
 {
+    char line[64];
     for (size_t i = 0; i < n; i++) {
-        if ((fs[i]->sev == SEV_ERROR) != errors)
+        const finding *f = fs[i];
+        if (junit_failing(f) != errors)
             continue;
-        fprintf(m, "%s [", severity_name(fs[i]->sev));
-        xml_put(m, or_empty(fs[i]->id), false);
+        fprintf(m, "%s%s [", f->waived ? "waived " : "", severity_name(f->sev));
+        xml_put(m, or_empty(f->id), false);
         fputs("] ", m);
-        xml_put(m, or_empty(fs[i]->message), false);
+        xml_put(m, or_empty(f->message), false);
+        if (f->rule.file) { /* the rule that decided, as in the other reports */
+            fputs(f->rule.id ? " (rule " : " (", m);
+            if (f->rule.id) {
+                xml_put(m, f->rule.id, false);
+                fputs(", ", m);
+            }
+            xml_put(m, f->rule.file, false);
+            snprintf(line, sizeof line, ":%lu)", f->rule.line);
+            fputs(line, m);
+        }
+        if (f->waived) {
+            fputs(" waived by ", m);
+            xml_put(m, or_empty(f->waiver.file), false);
+            snprintf(line, sizeof line, ":%lu: ", f->waiver.line);
+            fputs(line, m);
+            xml_put(m, or_empty(f->waiver_reason), false);
+        }
         fputc('\n', m);
     }
 }
@@ -671,9 +696,9 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     const finding *first = NULL;
     size_t others = 0;
     for (size_t i = 0; i < n; i++) {
-        if (fs[i]->sev == SEV_ERROR && !first)
+        if (junit_failing(fs[i]) && !first)
             first = fs[i];
-        others += fs[i]->sev != SEV_ERROR;
+        others += !junit_failing(fs[i]);
     }
     fail = fail || first;
     j->tests++;
@@ -788,6 +813,25 @@ static void junit_cases(junit *j)
 
 /* The header needs the totals: one pass counts, a second writes, so the XML
  * streams to the file instead of growing in memory. */
+/* The policy the verdict rests on, as testsuite properties. */
+static void junit_properties(FILE *out, const verify_result *r)
+{
+    fputs("    <properties>\n      <property name=\"policy.builtin\" value=\"", out);
+    xml_put(out, r->builtin ? r->builtin : "default", true);
+    fputs("\"/>\n", out);
+    for (size_t i = 0; i < r->policy_file_count; i++) {
+        const verify_policy_file *f = &r->policy_files[i];
+        if (f->builtin)
+            continue;
+        fputs("      <property name=\"policy.file\" value=\"", out);
+        xml_put(out, f->path, true);
+        fprintf(out, " sha256:%s\"/>\n", f->sha256);
+    }
+    fprintf(out, "      <property name=\"waived\" value=\"%zu\"/>\n",
+            r->findings ? findings_count_waived(r->findings) : 0);
+    fputs("    </properties>\n", out);
+}
+
 static int emit_junit(FILE *out, const verify_result *r)
 {
     junit j = {.r = r};
@@ -805,6 +849,7 @@ static int emit_junit(FILE *out, const verify_result *r)
     fprintf(out, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
                  "skipped=\"0\" time=\"%s\">\n",
             tests, failures, time);
+    junit_properties(out, r);
     j.body = out;
     junit_cases(&j);
     fputs("  </testsuite>\n</testsuites>\n", out);

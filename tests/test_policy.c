@@ -254,6 +254,34 @@ static void test_waiver_and_its_expiry(void **state)
     cJSON_Delete(j);
 }
 
+/* JUnit: a waived error fails no testcase but is shown with its waiver; an
+ * unwaived one names its rule; the policy files are properties. */
+static void test_junit_names_rules_and_waivers(void **state)
+{
+    pstate *s = *state;
+    RULES(s, "version: 1\nrules:\n  - id: experts-tight\n    select: [\"" EXPERTS "\"]\n"
+             "    limits: {max_rel_l2: 0.1}\nwaivers:\n  - rule: experts-tight\n"
+             "    select: [\"" DOWN0 "\"]\n    reason: \"accepted in QA-1234\"\n");
+    char junit[RUN_PATH_MAX], *xml;
+    assert_int_equal(run_join(junit, sizeof junit, s->tmp, "j.xml"), 0);
+    cJSON_Delete(verify(s, 1, (const char *const[]){"--rules", s->rules, "--junit", junit, NULL}));
+    assert_int_equal(run_read_file(junit, &xml, NULL), 0);
+    char want[RUN_PATH_MAX * 3];
+    snprintf(want, sizeof want,
+             "<testcase classname=\"tensors\" name=\"" DOWN0 "\">\n      <system-out>waived error "
+             "[numerics.threshold] &apos;" DOWN0 "&apos;: rel_l2 %.6g &gt; 0.1 (rule experts-tight, %s:3) "
+             "waived by %s:7: accepted in QA-1234\n",
+             expected_rel_l2(DOWN0), s->rules, s->rules);
+    if (!strstr(xml, want))
+        fail_msg("no\n%s\nin\n%s", want, xml);
+    snprintf(want, sizeof want, "(rule experts-tight, %s:3)\n</failure>", s->rules);
+    assert_non_null(strstr(xml, want)); /* the other three fail, naming the rule */
+    assert_non_null(strstr(xml, "<property name=\"waived\" value=\"1\"/>"));
+    snprintf(want, sizeof want, "<property name=\"policy.file\" value=\"%s sha256:", s->rules);
+    assert_non_null(strstr(xml, want));
+    free(xml);
+}
+
 static void test_waiver_unused_and_select_unmatched(void **state)
 {
     pstate *s = *state;
@@ -405,6 +433,7 @@ int main(void)
         CASE(test_expect_kept_on_experts),
         CASE(test_severity_off_silences),
         CASE(test_waiver_and_its_expiry),
+        CASE(test_junit_names_rules_and_waivers),
         CASE(test_waiver_unused_and_select_unmatched),
         CASE(test_require_not_converted),
         CASE(test_exclude_and_last_rule_wins),
