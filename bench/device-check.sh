@@ -5,10 +5,10 @@
 # Build here first (the GPU machine has no -dev packages), then carry devbuild/:
 #   make BUILD=devbuild CUDA_ARCH="-gencode arch=compute_90,code=sm_90 \
 #        -gencode arch=compute_90,code=compute_90" devbuild/mxfp4-check \
-#        devbuild/tools/gen_sample devbuild/tools/plant devbuild/tests/gpu/test_gpu_parity \
+#        devbuild/tools/gen_sample devbuild/tools/plant devbuild/tests/gpu/test_gpu_parity devbuild/tests/faultshim.so \
 #        $(ls tests/test_*.c | sed 's|tests/\(.*\)\.c|devbuild/tests/\1|')
 #   mkdir -p devbuild/lib devbuild/fixtures
-#   cp -L /usr/lib/x86_64-linux-gnu/{libcjson.so.1,libyaml-0.so.2,libcmocka.so.0} devbuild/lib/
+#   cp -L /usr/lib/x86_64-linux-gnu/{libcjson.so.1,libyaml-0.so.2,libcmocka.so.0,libunistring.so.2,libpcre2-8.so.0,libcrypto.so.3} devbuild/lib/
 #   cp -r ../shared/fixtures/seedconv-small devbuild/fixtures/
 # and run: bash bench/device-check.sh   (carry: devbuild)
 set -u
@@ -24,7 +24,7 @@ grep -B2 -A6 'ERROR' "${OUT:-/tmp}/gpu.log" | head -40
 # there ("No module named jsonschema"); everything else must pass.
 echo "== suites (CUDA-enabled build)"
 mapfile -t suites < <(find "$D/tests" -maxdepth 1 -name 'test_*' ! -name '*.d' | sort)
-MXC_BIN=$D/mxfp4-check MXC_TOOLS=$D/tools MXC_FIXTURES=$D/fixtures MXC_SRCDIR=$PWD \
+MXC_BIN=$D/mxfp4-check MXC_TOOLS=$D/tools MXC_FIXTURES=$D/fixtures MXC_SRCDIR=$PWD MXC_FAULTSHIM=$D/tests/faultshim.so \
     ./scripts/run-tests.sh "${suites[@]}" > "${OUT:-/tmp}/suites.log" 2>&1
 tail -n 1 "${OUT:-/tmp}/suites.log"
 grep -E '^\[  FAILED  \]|^failing' "${OUT:-/tmp}/suites.log" | head -20
