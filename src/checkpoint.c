@@ -430,6 +430,25 @@ static void build_logical(ckpt *c, finding_list *fl)
 
 /* ---- open/close ---------------------------------------------------------- */
 
+/* transformers looks for model.safetensors before the index: a single file
+ * beside an index is what it loads, whatever the index and its shards say
+ * (unless the index names that very file). */
+static void check_single_beside_index(const ckpt *c, finding_list *fl)
+{
+    char *single = xasprintf("%s/%s", c->dir, CKPT_SINGLE_NAME);
+    struct stat sb;
+    bool present = lstat(single, &sb) == 0;
+    free(single);
+    for (size_t i = 0; present && i < c->shard_count; i++)
+        if (strcmp(c->shards[i].file, CKPT_SINGLE_NAME) == 0)
+            return;
+    if (present)
+        findings_add(fl, FIND_INDEX_MISMATCH, SEV_ERROR, NULL, CKPT_SINGLE_NAME,
+                     "both %s and %s are here: the Hugging Face loader reads %s and ignores the "
+                     "index and its shards, which are what was checked",
+                     CKPT_SINGLE_NAME, CKPT_INDEX_NAME, CKPT_SINGLE_NAME);
+}
+
 static int open_layout(ckpt *c, finding_list *fl, char *err, size_t errlen)
 {
     char shown[SHOWN];
@@ -455,6 +474,8 @@ static int open_layout(ckpt *c, finding_list *fl, char *err, size_t errlen)
         rc = load_index(c, index_path, err, errlen);
         if (rc == 0)
             rc = open_index_shards(c, fl, err, errlen);
+        if (rc == 0)
+            check_single_beside_index(c, fl);
     } else if (errno != ENOENT) { /* a directory that cannot be searched is not an empty one */
         rc = set_err(err, errlen, "%s: cannot open %s: %s", shown, CKPT_INDEX_NAME, strerror(errno));
     } else {

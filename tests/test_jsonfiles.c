@@ -265,6 +265,26 @@ static void test_index_total_size_not_integer(void **state)
     run_result_free(&r);
 }
 
+/* A model.safetensors beside the index is what transformers loads: checking
+ * the index's shards would vouch for a file nobody reads. */
+static void test_single_file_beside_index(void **state)
+{
+    files_state *s = *state;
+    char from[RUN_PATH_MAX], to[RUN_PATH_MAX];
+    assert_int_equal(run_join(from, sizeof from, s->dst, "model-00000.safetensors"), 0);
+    assert_int_equal(run_join(to, sizeof to, s->dst, "model.safetensors"), 0);
+    assert_int_equal(run_copy_file(from, to), 0);
+    const char *argv[] = {env_or_fail("MXC_BIN"), "verify", s->src, s->dst, NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "error [index.mismatch] both model.safetensors and "
+                                  "model.safetensors.index.json are here: the Hugging Face loader reads "
+                                  "model.safetensors and ignores the index and its shards, which are what was "
+                                  "checked (builtin:default:24)\n"));
+    run_result_free(&r);
+}
+
 #define CASE(t) cmocka_unit_test_setup_teardown(t, copy_setup, copy_teardown)
 
 int main(void)
@@ -290,6 +310,7 @@ int main(void)
         CASE(test_index_second_weight_map),
         CASE(test_index_bad_escape_in_shard),
         CASE(test_index_total_size_not_integer),
+        CASE(test_single_file_beside_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
