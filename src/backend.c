@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "util.h"
 
 #if MXC_HAVE_CUDA
@@ -34,7 +35,9 @@ int backend_open(const char *name, backend **out, char *err, size_t errlen)
     *out = NULL;
     bool want_cuda = strcmp(name, "cuda") == 0, automatic = strcmp(name, "auto") == 0;
     if (!want_cuda && !automatic && strcmp(name, "cpu") != 0) {
-        snprintf(err, errlen, "--backend: '%s' is not one of auto, cuda, cpu", name);
+        char shown[128];
+        snprintf(err, errlen, "--backend: '%s' is not one of auto, cuda, cpu",
+                 text_escape(name, shown, sizeof shown));
         return -1;
     }
     backend *b = xcalloc(1, sizeof *b);

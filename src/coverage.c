@@ -43,14 +43,32 @@ static bool in_scope(const char *only, const char *name)
  * regex is compiled here and freed before the next pattern: memory stays that
  * of one pattern whatever the config holds. */
 static int match_pattern(coverage *cv, const ckpt *src, int p, const char *pattern,
-                         cov_entry *all, char *err, size_t errlen)
+                         cov_entry *all, finding_list *fl, char *err, size_t errlen)
 {
     pat_loader *loader = pat_loader_new(pattern);
+    if (pat_loader_error(loader)) { /* transformers' re.match raises re.error on it */
+        char pat[SHOWN];
+        findings_add(fl, FIND_CONFIG_QUANT, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "modules_to_not_convert[%d] '%s' is not a regular expression (%s): the Hugging "
+                     "Face loader fails on it",
+                     p, text_escape(pattern, pat, sizeof pat), pat_loader_error(loader));
+    }
     int rc = 0;
+    /* the loader view sees module names, which neighbouring tensors share:
+     * one match per module run (the names are sorted) */
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    pyre_result prev_load = PYRE_NO_MATCH;
     for (size_t i = 0; i < ckpt_logical_count(src) && rc == 0; i++) {
         const char *name = ckpt_logical_at(src, i)->name;
         char why[PYRE_ERR_LEN];
-        pyre_result load = pat_loader_match(loader, name, why, sizeof why);
+        size_t mlen = pat_module_len(name);
+        pyre_result load = prev && prev_len == mlen && memcmp(prev, name, mlen) == 0
+                               ? prev_load
+                               : pat_loader_match(loader, name, why, sizeof why);
+        prev = name;
+        prev_len = mlen;
+        prev_load = load;
         if (load == PYRE_LIMIT) {
             char pat[SHOWN], shown[SHOWN];
             snprintf(err, errlen,
@@ -73,7 +91,7 @@ static int match_pattern(coverage *cv, const ckpt *src, int p, const char *patte
 }
 
 static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *only,
-                    cov_expect_fn expect_of, void *expect_ctx, char *err, size_t errlen)
+                    cov_expect_fn expect_of, void *expect_ctx, finding_list *fl, char *err, size_t errlen)
 {
     const ckpt_config *cfg = ckpt_get_config(dst);
     size_t n = ckpt_logical_count(src);
@@ -82,7 +100,7 @@ static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *
         all[i] = (cov_entry){.src = ckpt_logical_at(src, i), .pattern = -1};
     int rc = 0;
     for (int p = 0; p < cfg->n_not_convert && rc == 0; p++)
-        rc = match_pattern(cv, src, p, cfg->not_convert[p], all, err, errlen);
+        rc = match_pattern(cv, src, p, cfg->not_convert[p], all, fl, err, errlen);
     for (size_t i = 0; i < n && rc == 0; i++) {
         cov_entry e = all[i];
         e.expect_kept = e.pattern >= 0;
@@ -164,7 +182,7 @@ coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, cov
     cv->patterns = xcalloc(cv->pattern_count + 1, sizeof(cov_pattern));
     for (size_t p = 0; p < cv->pattern_count; p++)
         cv->patterns[p].pattern = cfg->not_convert[p];
-    if (classify(cv, src, dst, only, expect_of, expect_ctx, err, errlen) < 0) {
+    if (classify(cv, src, dst, only, expect_of, expect_ctx, fl, err, errlen) < 0) {
         coverage_free(cv);
         return NULL;
     }

@@ -103,7 +103,7 @@ pat_loader *pat_loader_new(const char *pattern)
 
 /* Length of the module part of a tensor name: everything before the last
  * '.', as transformers' get_module_from_name (rsplit(".", 1)) cuts it. */
-static size_t module_len(const char *name)
+size_t pat_module_len(const char *name)
 {
     const char *dot = strrchr(name, '.');
     return dot ? (size_t)(dot - name) : 0;
@@ -119,7 +119,7 @@ pyre_result pat_loader_match(pat_loader *m, const char *name, char *err, size_t 
 {
     if (!m || !m->re || !name)
         return PYRE_NO_MATCH;
-    size_t len = module_len(name);
+    size_t len = pat_module_len(name);
     if (ends_with(name, len, m->pattern))
         return PYRE_MATCH;
     return pyre_match(m->re, name, len, err, errlen);

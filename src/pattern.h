@@ -65,6 +65,10 @@ bool pat_match_glob(const char *pattern, const char *name);
  * converter view, or -1. NULL entries are skipped; n <= 0 gives -1. */
 int pat_first_match(const char *const *patterns, int n, const char *name);
 
+/* Length of the module part of a tensor name, as the loader view cuts it
+ * (everything before the last '.', 0 without one). */
+size_t pat_module_len(const char *name);
+
 /* A loader-view pattern compiled once. pat_loader_new never returns NULL (out
  * of memory aborts) and copies pattern; an invalid pattern gives a matcher
  * that matches nothing. pat_loader_free(NULL) is a no-op. */

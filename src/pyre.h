@@ -21,7 +21,8 @@
 #include <stddef.h>
 
 #define PYRE_MAX_PATTERN_LEN 4096 /* bytes; module patterns are tens */
-#define PYRE_MATCH_LIMIT 1000000  /* backtracking steps of one match */
+#define PYRE_MATCH_LIMIT 100000   /* backtracking steps of one match: a real pattern
+                                     takes tens; 0.1 s of a hostile one per match at most */
 #define PYRE_DEPTH_LIMIT 1000     /* nested backtracking points */
 #define PYRE_HEAP_LIMIT_KIB 4096  /* heap for one match's backtracking */
 #define PYRE_ERR_LEN 160

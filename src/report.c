@@ -506,12 +506,30 @@ static char *checkpoint_root(const char *p)
     return d;
 }
 
+/* Whether path lies in the directory root: some directory on its way up is
+ * root itself, by identity (device and inode), so another spelling of it - a
+ * bind mount, a second mount of the same volume - is seen too. */
 static bool path_inside(const char *path, const char *root)
 {
-    size_t n = strlen(root);
-    if (strncmp(path, root, n) != 0)
+    struct stat r;
+    if (stat(root, &r) < 0)
         return false;
-    return path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/');
+    char *d = util_dirname(path);
+    bool inside = false;
+    for (;;) {
+        struct stat st;
+        if (stat(d, &st) == 0 && st.st_dev == r.st_dev && st.st_ino == r.st_ino) {
+            inside = true;
+            break;
+        }
+        if (strcmp(d, "/") == 0 || strcmp(d, ".") == 0)
+            break;
+        char *up = util_dirname(d);
+        free(d);
+        d = up;
+    }
+    free(d);
+    return inside;
 }
 
 /* Nothing is ever written inside a checkpoint (SPEC §2), wherever the path

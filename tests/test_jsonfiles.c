@@ -217,6 +217,23 @@ static void test_config_pattern_exhausts_engine(void **state)
                       "against 'model.embed_tokens.weight' as the Hugging Face loader would: match limit exceeded");
 }
 
+/* A pattern that is no regular expression makes transformers' re.match
+ * raise: the checkpoint cannot be loaded, whatever the globs say */
+static void test_config_pattern_not_a_regex(void **state)
+{
+    files_state *s = *state;
+    edit(s, CONFIG, "\"model.layers.*.self_attn\"", "\"*.self_attn\"");
+    const char *argv[] = {env_or_fail("MXC_BIN"), "verify", s->src, s->dst, NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.out, "error [config.quantization] modules_to_not_convert[0] '*.self_attn' is not a regular "
+                       "expression (quantifier does not follow a repeatable item at byte 0): the Hugging Face "
+                       "loader fails on it (builtin:default:26)\n"))
+        fail_msg("%s", r.out);
+    run_result_free(&r);
+}
+
 /* ---- the index ----------------------------------------------------------- */
 
 static void test_index_key_with_nul(void **state)
@@ -305,6 +322,7 @@ int main(void)
         CASE(test_config_byte_order_mark),
         CASE(test_config_not_utf8),
         CASE(test_config_pattern_exhausts_engine),
+        CASE(test_config_pattern_not_a_regex),
         CASE(test_index_key_with_nul),
         CASE(test_index_duplicate_entry),
         CASE(test_index_second_weight_map),

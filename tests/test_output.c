@@ -647,6 +647,36 @@ static void test_symlink_into_dst(void **state)
     assert_true(S_ISLNK(lmode(link)));
 }
 
+/* DST seen through a bind mount is still DST: the refusal compares
+ * directories by identity, not by spelling. Needs a private mount namespace
+ * (root, unshare). */
+static void test_bind_mount_of_dst(void **state)
+{
+    char dst[RUN_PATH_MAX], alias[RUN_PATH_MAX], report[RUN_PATH_MAX], inner[RUN_PATH_MAX];
+    path_in(dst, *state, "dst");
+    path_in(alias, *state, "alias");
+    path_in(report, alias, "r.json");
+    path_in(inner, dst, "r.json");
+    assert_int_equal(run_copy_dir(DST, dst), 0);
+    assert_int_equal(mkdir(alias, 0755), 0);
+    char script[6 * RUN_PATH_MAX + 128];
+    snprintf(script, sizeof script, "mount --bind '%s' '%s' || exit 77; exec '%s' verify '%s' '%s' --json '%s' --no-progress",
+             dst, alias, getenv("MXC_BIN"), SRC, dst, report);
+    const char *argv[] = {"unshare", "-m", "sh", "-c", script, NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    if (r.status == 77 || (r.status == 1 && strstr(r.err, "unshare"))) {
+        run_result_free(&r);
+        fprintf(stderr, "skipped: no private mount namespace here (needs root and unshare)\n");
+        skip();
+    }
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "inside the converted checkpoint"));
+    run_result_free(&r);
+    struct stat sb;
+    assert_int_equal(stat(inner, &sb), -1); /* nothing written into DST */
+}
+
 /* A directory that does not exist, or a report inside DST: refused before the
  * verification runs (issue 13: 14.6 s of work, then the refusal). */
 static void test_checked_before_work(void **state)
@@ -976,6 +1006,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_socket, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_block_device, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_symlink_into_dst, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_bind_mount_of_dst, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_checked_before_work, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_same_file_twice, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_two_reports_on_stdout, tmp_setup, tmp_teardown),
