@@ -207,7 +207,17 @@ static void assert_schema_valid(const char *report_path)
         fail_msg("%s is missing: the report has no schema to be checked against", P()->schema);
     const char *argv[] = {"python3", "-m", "jsonschema", "-i", report_path, P()->schema, NULL};
     run_result r;
-    if (run_argv(&r, argv) != 0)
+    int rc = run_argv(&r, argv);
+    /* the GPU machine has no python3-jsonschema and cannot install it: there
+     * (MXC_SCHEMA_OPTIONAL=1, set by bench/device-check.sh only) the schema
+     * is checked by CI instead, and the rest of each test still runs */
+    const char *optional = getenv("MXC_SCHEMA_OPTIONAL");
+    if (rc != 0 && optional && strcmp(optional, "1") == 0 && strstr(r.err, "No module named jsonschema")) {
+        fprintf(stderr, "note: schema not checked here (no python3-jsonschema)\n");
+        run_result_free(&r);
+        return;
+    }
+    if (rc != 0)
         fail_msg("%s does not validate against %s:\n%s%s", report_path, SCHEMA_FILE, r.out, r.err);
     run_result_free(&r);
 }
