@@ -34,7 +34,8 @@
  * source has them. */
 static const char *const copied_files[] = {
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
-    "vocab.json",     "merges.txt",            "chat_template.jinja",
+    "vocab.json",     "merges.txt",            "chat_template.jinja",     "added_tokens.json",
+    "generation_config.json",
 };
 
 typedef struct {
@@ -54,7 +55,7 @@ typedef struct {
 
 /* ---- structure ----------------------------------------------------------- */
 
-typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR } copy_state;
+typedef enum { COPY_SAME, COPY_DIFFERENT, COPY_MISSING, COPY_NOT_REGULAR, COPY_ADDED } copy_state;
 
 /* One side of a copied file: SRC's or DST's copy of `name`. */
 typedef struct {
@@ -147,9 +148,11 @@ static int compare_copy(const vctx *c, const char *name, copy_state *state, char
     bool in_src = false, in_dst = false;
     *state = COPY_SAME;
     int rc = copy_exists(&a, false, &in_src, err, errlen);
-    if (rc == 0 && in_src)
+    if (rc == 0)
         rc = copy_exists(&b, true, &in_dst, err, errlen);
-    if (rc == 0 && in_src && !in_dst)
+    if (rc == 0 && !in_src && in_dst)
+        *state = COPY_ADDED;
+    else if (rc == 0 && in_src && !in_dst)
         *state = COPY_MISSING;
     else if (rc == 0 && in_src)
         rc = open_and_compare(&a, &b, state, err, errlen);
@@ -168,6 +171,9 @@ static int check_copied_files(const vctx *c, char *err, size_t errlen)
         [COPY_DIFFERENT] = "differs from the source's copy",
         [COPY_MISSING] = "is in the source but not in DST",
         [COPY_NOT_REGULAR] = "is not a regular file on both sides",
+        /* the loader reads it (a chat template, added tokens, generation
+         * defaults) although the source has none: not a faithful copy */
+        [COPY_ADDED] = "is in DST but not in the source",
     };
     if (!ckpt_is_dir(c->src) || !ckpt_is_dir(c->dst))
         return 0;

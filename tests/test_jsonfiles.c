@@ -302,6 +302,25 @@ static void test_single_file_beside_index(void **state)
     run_result_free(&r);
 }
 
+/* Files the loader reads beside the weights: one added in DST (a chat
+ * template the source never had, added tokens) is no faithful copy. */
+static void test_loader_files_added(void **state)
+{
+    files_state *s = *state;
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, s->dst, "chat_template.jinja"), 0);
+    assert_int_equal(run_write_file(path, "{{ 'evil' }}"), 0);
+    assert_int_equal(run_join(path, sizeof path, s->dst, "added_tokens.json"), 0);
+    assert_int_equal(run_write_file(path, "{\"<evil>\": 5}"), 0);
+    const char *argv[] = {env_or_fail("MXC_BIN"), "verify", s->src, s->dst, NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "error [files.copied] chat_template.jinja is in DST but not in the source"));
+    assert_non_null(strstr(r.out, "error [files.copied] added_tokens.json is in DST but not in the source"));
+    run_result_free(&r);
+}
+
 #define CASE(t) cmocka_unit_test_setup_teardown(t, copy_setup, copy_teardown)
 
 int main(void)
@@ -329,6 +348,7 @@ int main(void)
         CASE(test_index_bad_escape_in_shard),
         CASE(test_index_total_size_not_integer),
         CASE(test_single_file_beside_index),
+        CASE(test_loader_files_added),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
