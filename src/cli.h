@@ -19,8 +19,8 @@ enum {
 int inspect_main(int argc, char **argv);
 int rules_main(int argc, char **argv);
 
-/* The policy of a run: the built-in default, then --strict's built-in, then
- * each --rules file in order. Problems go to stderr (FILE:LINE:COL: ...);
+/* The policy of a run: the built-in default, each --rules file in order,
+ * then for --strict the built-in strict, last, with every warning an error. Problems go to stderr (FILE:LINE:COL: ...);
  * returns -1 then. */
 struct policy;
 int rules_policy_load(const char *const *files, size_t n, bool strict, struct policy **out);

@@ -146,9 +146,13 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
                     e);
         return;
     }
-    if (e->found == COV_MISSING)
+    if (e->found == COV_MISSING) {
         findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
-    else if (e->expect_rule && e->expect_kept && e->found == COV_QUANTIZED)
+        return;
+    }
+    /* a rule's expectation adds a check; config.json must still agree with
+     * DST, or the loader reads the tensor as what it is not */
+    if (e->expect_rule && e->expect_kept && e->found == COV_QUANTIZED)
         by_rule(findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
                              "'%s' is quantized, but rule %s says keep it", name, rule),
                 e);
@@ -156,17 +160,17 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
         by_rule(findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_ERROR, n, NULL,
                              "'%s' is kept, but rule %s says quantize it", name, rule),
                 e);
-    else if (e->expect_rule || !cfg->has_quant)
-        ; /* the rule's expectation is met; without a config, patterns judge nothing */
-    else if (e->expect_kept && e->found == COV_QUANTIZED)
+    bool conv_keeps = e->pattern >= 0;
+    if (!cfg->has_quant)
+        ; /* without a config, patterns judge nothing (config.quantization says so) */
+    else if (conv_keeps && e->found == COV_QUANTIZED)
         findings_add(fl, FIND_SHOULD_KEEP, SEV_ERROR, n, NULL,
                      "'%s' is quantized, but pattern '%s' says keep it", name,
                      text_escape(cfg->not_convert[e->pattern], pat, sizeof pat));
-    else if (!e->expect_kept && e->found == COV_KEPT)
+    else if (!conv_keeps && e->found == COV_KEPT)
         findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_ERROR, n, NULL,
                      "'%s' is kept, but no modules_to_not_convert pattern covers it", name);
     /* the two pattern views, whatever a rule expects */
-    bool conv_keeps = e->pattern >= 0;
     if (cfg->has_quant && conv_keeps != e->loader_keeps && loader_could_quantize(e->src))
         findings_add(fl, FIND_VIEW_MISMATCH, SEV_WARN, n, NULL,
                      "'%s': the converter %s it but the Hugging Face loader's pattern matching %s it",

@@ -203,6 +203,7 @@ struct policy {
     size_t nfiles, capfiles;
     char **strings;           /* file names of origins, owned here */
     size_t nstrings, capstrings;
+    bool warnings_are_errors; /* --strict */
 };
 
 policy *policy_new(void)
@@ -312,6 +313,11 @@ void policy_add_required(policy *p, const char *pattern, policy_origin at)
 {
     xgrow(&p->req, &p->capreq, p->nreq + 1, sizeof(required));
     p->req[p->nreq++] = (required){xstrdup(pattern), keep_origin(p, at)};
+}
+
+void policy_set_warnings_are_errors(policy *p)
+{
+    p->warnings_are_errors = true;
 }
 
 void policy_add_file(policy *p, const char *path, const char *sha256_hex, bool builtin)
@@ -475,6 +481,16 @@ static int decide_severity(policy *p, finding *f, char *err, size_t errlen)
     return 0;
 }
 
+/* decide_severity, then --strict's promotion of warnings. */
+static int decide(policy *p, finding *f, char *err, size_t errlen)
+{
+    if (decide_severity(p, f, err, errlen) < 0)
+        return -1;
+    if (p->warnings_are_errors && f->sev == SEV_WARN)
+        f->sev = SEV_ERROR;
+    return 0;
+}
+
 static bool waiver_expired(const waiver *w, const char *today)
 {
     return w->expires && today && strcmp(today, w->expires) > 0; /* ISO dates sort as text */
@@ -507,22 +523,23 @@ static waiver *waiver_for(policy *p, const finding *f, const char *today, char *
 /* rules.* findings about the policy itself, after the run. */
 static void report_policy(policy *p, finding_list *fl, const char *today)
 {
-    char shown[256];
+    char shown[256], file[256];
     for (size_t i = 0; i < p->nwaivers; i++) {
         waiver *w = &p->waivers[i];
         const char *what = w->finding ? w->finding : w->rule;
+        text_escape(what, shown, sizeof shown);
+        text_escape(w->at.file, file, sizeof file);
         if (waiver_expired(w, today))
             findings_add(fl, FIND_WAIVER_EXPIRED, SEV_ERROR, NULL, w->at.file,
-                             "waiver of %s at %s:%lu expired on %s: it no longer applies",
-                             text_escape(what, shown, sizeof shown), w->at.file, w->at.line, w->expires);
+                         "waiver of %s at %s:%lu expired on %s: it no longer applies", shown, file,
+                         w->at.line, w->expires);
         else if (w->uses == 0)
             findings_add(fl, FIND_WAIVER_UNUSED, SEV_WARN, NULL, w->at.file,
-                             "waiver of %s at %s:%lu matched no finding",
-                             text_escape(what, shown, sizeof shown), w->at.file, w->at.line);
+                         "waiver of %s at %s:%lu matched no finding", shown, file, w->at.line);
         if (w->select && !w->selected_any)
             findings_add(fl, FIND_SELECT_UNMATCHED, SEV_WARN, NULL, w->at.file,
-                         "the select of the waiver of %s at %s:%lu matches no tensor",
-                         text_escape(what, shown, sizeof shown), w->at.file, w->at.line);
+                         "the select of the waiver of %s at %s:%lu matches no tensor", shown, file,
+                         w->at.line);
     }
     for (size_t i = 0; i < p->nrules; i++) {
         const policy_rule *r = &p->rules[i];
@@ -530,7 +547,7 @@ static void report_policy(policy *p, finding_list *fl, const char *today)
             continue;
         findings_add(fl, FIND_SELECT_UNMATCHED, SEV_WARN, NULL, r->at.file,
                      "rule '%s' at %s:%lu selects no tensor", text_escape(r->id, shown, sizeof shown),
-                     r->at.file, r->at.line);
+                     text_escape(r->at.file, file, sizeof file), r->at.line);
     }
 }
 
@@ -539,10 +556,10 @@ int policy_apply(policy *p, finding_list *fl, const char *today, char *err, size
     size_t checked = findings_count(fl);
     for (size_t i = 0; i < checked; i++) {
         finding *f = findings_mut(fl, i);
-        if (decide_severity(p, f, err, errlen) < 0)
+        if (decide(p, f, err, errlen) < 0)
             return -1;
-        if (f->sev == SEV_OFF)
-            continue;
+        if (f->sev == SEV_OFF || strncmp(f->id, "rules.", 6) == 0)
+            continue; /* the policy's own findings are not the policy's to waive */
         bool failed = false;
         waiver *w = waiver_for(p, f, today, err, errlen, &failed);
         if (failed)
@@ -556,7 +573,7 @@ int policy_apply(policy *p, finding_list *fl, const char *today, char *err, size
      * findings: entry may still set their severity */
     report_policy(p, fl, today);
     for (size_t i = checked; i < findings_count(fl); i++)
-        if (decide_severity(p, findings_mut(fl, i), err, errlen) < 0)
+        if (decide(p, findings_mut(fl, i), err, errlen) < 0)
             return -1;
     return 0;
 }

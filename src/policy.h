@@ -111,6 +111,9 @@ void policy_add_waiver(policy *p, const char *finding_id, const char *rule, poli
 /* A require_not_converted pattern (converter semantics). */
 void policy_add_required(policy *p, const char *pattern, policy_origin at);
 
+/* --strict: after every rule has decided, a warning is an error. */
+void policy_set_warnings_are_errors(policy *p);
+
 /* A file the policy was read from, for provenance (SHA-256 in hex). */
 void policy_add_file(policy *p, const char *path, const char *sha256_hex, bool builtin);
 

@@ -48,6 +48,8 @@ const char *const *rules_builtin_names(void)
 
 typedef struct {
     char *key;  /* "builtin:NAME" or the file's real path */
+    char sha[SHA256_HEX_LEN];
+    bool builtin;
     bool done;  /* loaded; false while its extends are being read (a cycle) */
 } loaded;
 
@@ -500,8 +502,8 @@ static void read_waivers(const ctx *c, const yr_node *n)
         read_waiver(c, n->items[i]);
 }
 
-static int add_source(rules_loader *l, const char *shown_as, const char *text, size_t len,
-                      const char *dir, bool builtin, const ctx *from, const yr_node *entry);
+static int add_source(rules_loader *l, const char *key, const char *shown_as, const char *text,
+                      size_t len, const char *dir, bool builtin, const ctx *from, const yr_node *entry);
 
 static int add_path(rules_loader *l, const char *path, const ctx *from, const yr_node *entry);
 
@@ -584,19 +586,29 @@ static void file_problem(rules_loader *l, const char *shown_as, const ctx *from,
     }
 }
 
-/* Each source once, known by its bytes: a file given twice, or the built-in
- * default given again as rules/default.yaml, is read once. */
-static int add_source(rules_loader *l, const char *shown_as, const char *text, size_t len,
-                      const char *dir, bool builtin, const ctx *from, const yr_node *entry)
+/* A built-in already read with these bytes (rules/default.yaml given as a
+ * file is the built-in default), or NULL. */
+static const loaded *same_builtin(const rules_loader *l, const char *sha)
+{
+    for (size_t i = 0; i < l->nfiles; i++)
+        if (l->files[i].builtin && strcmp(l->files[i].sha, sha) == 0)
+            return &l->files[i];
+    return NULL;
+}
+
+/* Each source once, known by its real path (two files of equal bytes in two
+ * directories extend different neighbours: both are read). */
+static int add_source(rules_loader *l, const char *key, const char *shown_as, const char *text,
+                      size_t len, const char *dir, bool builtin, const ctx *from, const yr_node *entry)
 {
     char sha[SHA256_HEX_LEN];
     sha256_hex(text, len, sha);
-    loaded *had = find_loaded(l, sha);
+    loaded *had = find_loaded(l, key);
     if (had && !had->done) {
         file_problem(l, shown_as, from, entry, "makes a cycle (it is being read already)");
         return -1;
     }
-    if (had)
+    if (had || same_builtin(l, sha))
         return 0;
     if (l->depth >= RULES_MAX_EXTENDS_DEPTH) {
         file_problem(l, shown_as, from, entry, "extends nest deeper than " RULES_STR(RULES_MAX_EXTENDS_DEPTH) " files");
@@ -604,7 +616,8 @@ static int add_source(rules_loader *l, const char *shown_as, const char *text, s
     }
     xgrow(&l->files, &l->capfiles, l->nfiles + 1, sizeof(loaded));
     size_t me = l->nfiles++;
-    l->files[me] = (loaded){xstrdup(sha), false};
+    l->files[me] = (loaded){.key = xstrdup(key), .builtin = builtin};
+    snprintf(l->files[me].sha, sizeof l->files[me].sha, "%s", sha);
     size_t before = l->nproblems;
     char err[YR_ERR_LEN];
     yr_doc *doc = NULL;
@@ -631,7 +644,7 @@ int rules_add_builtin(rules_loader *l, const char *name)
         return -1;
     }
     char *shown_as = xasprintf(BUILTIN_PREFIX "%s", name);
-    int rc = add_source(l, shown_as, text, len, NULL, true, NULL, NULL);
+    int rc = add_source(l, shown_as, shown_as, text, len, NULL, true, NULL, NULL);
     free(shown_as);
     return rc;
 }
@@ -666,7 +679,9 @@ static int add_path(rules_loader *l, const char *path, const ctx *from, const yr
     }
     text[len] = '\0';
     char *dir = util_dirname(path);
-    int rc = add_source(l, path, text, len, dir, false, from, entry);
+    char *real = realpath(path, NULL);
+    int rc = add_source(l, real ? real : path, path, text, len, dir, false, from, entry);
+    free(real);
     free(dir);
     free(text);
     return rc;

@@ -27,12 +27,14 @@ int rules_policy_load(const char *const *files, size_t n, bool strict, policy **
 {
     rules_loader *l = rules_loader_new();
     rules_add_builtin(l, "default");
-    if (strict)
-        rules_add_builtin(l, "strict");
     for (size_t i = 0; i < n; i++)
         rules_add_file(l, files[i]);
+    if (strict) /* last, so that no team file can loosen it */
+        rules_add_builtin(l, "strict");
     rules_finish(l);
     *out = rules_take_policy(l);
+    if (*out && strict)
+        policy_set_warnings_are_errors(*out);
     if (!*out) {
         fputs(rules_problems(l), stderr);
         if (rules_problem_count(l) > RULES_MAX_PROBLEMS)

@@ -635,11 +635,12 @@ static int expect_of(void *ctx, const char *name, policy_expect *expect, const c
 static void check_required(vctx *c)
 {
     const ckpt_config *cfg = ckpt_get_config(c->dst);
-    char pat[SHOWN], name[SHOWN];
+    char pat[SHOWN], name[SHOWN], file[SHOWN];
     for (size_t i = 0; i < policy_required_count(c->pol); i++) {
         policy_origin at;
         const char *req = policy_required_at(c->pol, i, &at);
         text_escape(req, pat, sizeof pat);
+        text_escape(at.file, file, sizeof file);
         size_t named = 0;
         for (size_t k = 0; k < ckpt_logical_count(c->src); k++) {
             const char *s = ckpt_logical_at(c->src, k)->name;
@@ -649,11 +650,11 @@ static void check_required(vctx *c)
             if (pat_first_match(cfg->not_convert, cfg->n_not_convert, s) < 0)
                 findings_add(c->r->findings, FIND_REQUIRE_NOT_CONVERTED, SEV_ERROR, s, CKPT_CONFIG_NAME,
                              "'%s': require_not_converted '%s' (%s:%lu), but no modules_to_not_convert "
-                             "pattern keeps it", text_escape(s, name, sizeof name), pat, at.file, at.line);
+                             "pattern keeps it", text_escape(s, name, sizeof name), pat, file, at.line);
         }
         if (!named)
             findings_add(c->r->findings, FIND_SELECT_UNMATCHED, SEV_WARN, NULL, at.file,
-                         "require_not_converted '%s' at %s:%lu matches no source tensor", pat, at.file,
+                         "require_not_converted '%s' at %s:%lu matches no source tensor", pat, file,
                          at.line);
     }
 }

@@ -208,6 +208,11 @@ static int scan_chars(builder *b, size_t stop, unsigned long *line, unsigned lon
             return fail_at(b, l, c, "NUL byte");
         if (!printable(cp))
             return fail_at(b, l, c, "control character U+%04X", (unsigned)cp);
+        /* YAML 1.1 breaks lines at these, editors and diffs do not: text a
+         * reviewer sees inside a comment would be read as YAML */
+        if (cp == 0x85 || cp == 0x2028 || cp == 0x2029)
+            return fail_at(b, l, c, "U+%04X is a line break to YAML 1.1 but not to an editor",
+                           (unsigned)cp);
         if (cp == '\r' && i + 1 < b->len && s[i + 1] == '\n') {
             i++; /* the LF makes the break */
             continue;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json_check.h"
 #include "runner.h"
@@ -314,7 +315,8 @@ static void test_require_not_converted(void **state)
              "require_not_converted: [\"model.layers.*.mlp.router\"]\n");
     cJSON *j = verify(s, 1, WITH_RULES(s));
     assert_int_equal(count(j, "rules.require_not_converted", NULL), 4); /* 2 layers x weight, bias */
-    assert_int_equal(count(j, "coverage.should_quantize", NULL), 0);   /* the rule expects them kept */
+    /* the rule is met (DST keeps them), config.json still disagrees with DST */
+    assert_int_equal(count(j, "coverage.should_quantize", NULL), 4);
     char want[RUN_PATH_MAX + 256];
     snprintf(want, sizeof want,
              "'model.layers.0.mlp.router.weight': require_not_converted 'model.layers.*.mlp.router' (%s:6), "
@@ -386,6 +388,76 @@ static void test_strict_on_one_byte(void **state)
     cJSON_Delete(j);
 }
 
+/* Two files of equal bytes in two directories extend their own neighbours:
+ * both are read, and the later one's rule decides. */
+static void test_equal_files_in_two_directories(void **state)
+{
+    pstate *s = *state;
+    char dir[RUN_PATH_MAX], path[RUN_PATH_MAX + 32];
+    static const char *const sub[] = {"a", "b"};
+    static const char *const local[] = {
+        "version: 1\nrules:\n  - id: a-local\n    select: [\"*experts*\"]\n    limits: {max_rel_l2: 0.5}\n",
+        "version: 1\nrules:\n  - id: b-local\n    select: [\"*experts*\"]\n    limits: {max_rel_l2: 0.1}\n"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run_join(dir, sizeof dir, s->tmp, sub[i]), 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(path, sizeof path, "%s/common.yaml", dir);
+        assert_int_equal(run_write_file(path, "version: 1\nextends: [local.yaml]\n"), 0);
+        snprintf(path, sizeof path, "%s/local.yaml", dir);
+        assert_int_equal(run_write_file(path, local[i]), 0);
+    }
+    RULES(s, "version: 1\nextends: [a/common.yaml, b/common.yaml]\n");
+    cJSON *j = verify(s, 1, WITH_RULES(s));
+    assert_int_equal(count(j, "numerics.threshold", NULL), 4);
+    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(first(j, "numerics.threshold", DOWN0), "rule"), "id"),
+                        "b-local");
+    cJSON_Delete(j);
+}
+
+/* --strict comes last: a team file cannot loosen it, and its warnings are
+ * errors whoever set them. */
+static void test_strict_cannot_be_loosened(void **state)
+{
+    pstate *s = *state;
+    RULES(s, "version: 1\nfindings: {index.total_size: warn, numerics.requant_mismatch: warn}\n"
+             "rules:\n  - id: loose\n    select: [\"*experts*\"]\n    limits: {max_excess: 1.05, min_scales_identical: 0.99}\n"
+             "    severity: warn\n");
+    char shard[RUN_PATH_MAX], *text;
+    assert_int_equal(run_join(shard, sizeof shard, s->dst, "model-00000.safetensors"), 0);
+    assert_int_equal(run_read_file(shard, &text, NULL), 0);
+    uint8_t b = (uint8_t)(text[8 + 2608 + 397452] + 1);
+    free(text);
+    assert_int_equal(run_pwrite(shard, 8 + 2608 + 397452, &b, 1), 0);
+    cJSON *j = verify(s, 1, (const char *const[]){"--rules", s->rules, "--strict", NULL});
+    assert_string_equal(str(first(j, "numerics.threshold", DOWN0), "severity"), "error");
+    assert_string_equal(str(first(j, "index.total_size", NULL), "severity"), "error");
+    assert_true(num(cJSON_GetObjectItemCaseSensitive(j, "summary"), "warnings") == 0);
+    cJSON_Delete(j);
+}
+
+/* An expectation adds a check: config.json that would make the loader read
+ * the experts as BF16 still fails under gpt-oss, which expects them quantized. */
+static void test_expect_does_not_hide_config(void **state)
+{
+    pstate *s = *state;
+    char cfg[RUN_PATH_MAX], *text;
+    assert_int_equal(run_join(cfg, sizeof cfg, s->dst, "config.json"), 0);
+    assert_int_equal(run_read_file(cfg, &text, NULL), 0);
+    char *at = strstr(text, "\"lm_head\"");
+    assert_non_null(at);
+    char *out = malloc(strlen(text) + 64);
+    memcpy(out, text, (size_t)(at - text));
+    strcpy(out + (at - text), "\"model.layers.*.mlp.experts\", ");
+    strcat(out, at);
+    assert_int_equal(run_write_file(cfg, out), 0);
+    free(out);
+    free(text);
+    RULES(s, "version: 1\nextends: [gpt-oss]\n");
+    cJSON *j = verify(s, 1, WITH_RULES(s));
+    assert_int_equal(count(j, "coverage.should_keep", NULL), 4);
+    cJSON_Delete(j);
+}
+
 static void test_bad_rules_file_is_exit_2(void **state)
 {
     pstate *s = *state;
@@ -438,6 +510,9 @@ int main(void)
         CASE(test_require_not_converted),
         CASE(test_exclude_and_last_rule_wins),
         CASE(test_strict_on_one_byte),
+        CASE(test_equal_files_in_two_directories),
+        CASE(test_strict_cannot_be_loosened),
+        CASE(test_expect_does_not_hide_config),
         CASE(test_bad_rules_file_is_exit_2),
         CASE(test_explain),
     };

@@ -253,6 +253,9 @@ static void test_extends_cycle(void **state)
 
 static void test_yaml_level_problems(void **state)
 {
+    /* what an editor shows as a comment must not be YAML */
+    refused(state, "version: 1\n# no waivers\xc2\x85waivers: [{finding: numerics.threshold, reason: x}]\n",
+            "2:13: U+0085 is a line break to YAML 1.1 but not to an editor");
     refused(state, "version: 1\nversion: 1\n", "2:1: duplicate key 'version' (first at line 1, column 1)");
     refused(state,
             "version: 1\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
