@@ -21,6 +21,7 @@
 
 #define SHOWN 512 /* an escaped path in a message */
 #define WHY_LEN 256
+#define OUTFILE_STREAM_BUFFER (1u << 20)
 
 typedef enum {
     OF_NONE,    /* not resolved yet */
@@ -416,6 +417,8 @@ FILE *outfile_begin(outfile *o, char *err, size_t errlen)
     FILE *f = fopencookie(o, "w", (cookie_io_functions_t){.write = stream_write});
     if (!f)
         abort(); /* out of memory is not an input error */
+    /* a report is written in small pieces: big writes cost fewer calls */
+    setvbuf(f, NULL, _IOFBF, OUTFILE_STREAM_BUFFER);
     return f;
 }
 

@@ -167,6 +167,17 @@ static int cmp_tensor_name(const void *a, const void *b)
     return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
 }
 
+/* Whether base[0..n) is in order already (headers usually are: a linear
+ * look saves an n log n sort of a million entries). */
+static bool sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = base;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) > 0)
+            return false;
+    return true;
+}
+
 /* Names sorted: a name given twice sits beside itself. */
 static int check_unique_names(const parse_ctx *c, const st_file *f)
 {
@@ -206,7 +217,8 @@ static int check_tiling(const parse_ctx *c, const st_file *f)
     const st_tensor **by_off = xmalloc((f->count ? f->count : 1) * sizeof *by_off);
     for (size_t i = 0; i < f->count; i++)
         by_off[i] = &f->tensors[i];
-    qsort(by_off, f->count, sizeof *by_off, cmp_tensor_offset);
+    if (!sorted(by_off, f->count, sizeof *by_off, cmp_tensor_offset))
+        qsort(by_off, f->count, sizeof *by_off, cmp_tensor_offset);
     uint64_t expected = 0;
     const st_tensor *prev = NULL;
     int rc = 0;
@@ -295,8 +307,8 @@ int st_parse_header(const char *header, size_t header_len, uint64_t data_len, co
         f->tensors[i].shape = f->dims + c.dims_at[i]; /* never NULL: memcmp of rank 0 stays defined */
     free(c.dims_at);
     if (rc == 0) {
-        if (f->count > 1) /* an empty header has no array at all */
-            qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name);
+        if (f->count > 1 && !sorted(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name))
+            qsort(f->tensors, f->count, sizeof(st_tensor), cmp_tensor_name); /* writers sort names: rarely */
         rc = check_unique_names(&c, f);
     }
     if (rc == 0)
