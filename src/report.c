@@ -1045,11 +1045,14 @@ static const char *const spec_ids[] = {
 
 static void print_id_count(const term *t, const verify_result *r, const char *id)
 {
-    size_t n[SEV_ERROR + 1] = {0}, total = 0;
+    size_t n[SEV_ERROR + 1] = {0}, total = 0, waived = 0;
     for (size_t i = 0; i < nfindings(r); i++) {
         const finding *f = live_finding(r, i);
         if (f && f->id && strcmp(f->id, id) == 0 && f->sev <= SEV_ERROR) {
-            n[f->sev]++;
+            if (f->waived) /* counted apart, as the RESULT line does */
+                waived++;
+            else
+                n[f->sev]++;
             total++;
         }
     }
@@ -1064,6 +1067,8 @@ static void print_id_count(const term *t, const verify_result *r, const char *id
             sep = ", ";
         }
     }
+    if (waived)
+        fprintf(t->out, "%s%zu waived", sep, waived);
     fputs(")\n", t->out);
 }
 

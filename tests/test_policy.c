@@ -382,7 +382,7 @@ static void test_strict_on_one_byte(void **state)
     cJSON_Delete(j);
     j = verify(s, 1, (const char *const[]){"--strict", NULL});
     const cJSON *f = first(j, "numerics.threshold", DOWN0);
-    assert_rule(f, "strict-bit-exact", "builtin:strict", 8);
+    assert_rule(f, "strict-bit-exact", "builtin:strict", 12);
     assert_non_null(strstr(str(f, "message"), "scales_identical 0.999"));
     assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(j, "policy"), "builtin"), "strict");
     cJSON_Delete(j);
@@ -390,6 +390,22 @@ static void test_strict_on_one_byte(void **state)
 
 /* Two files of equal bytes in two directories extend their own neighbours:
  * both are read, and the later one's rule decides. */
+/* Under --strict the expected total_size warning is an error, unless the
+ * team turned it off: strict promotes warnings, it does not revive what a
+ * rule file silenced. */
+static void test_strict_respects_off(void **state)
+{
+    pstate *s = *state;
+    cJSON *j = verify(s, 1, (const char *const[]){"--strict", NULL});
+    assert_string_equal(str(first(j, "index.total_size", NULL), "severity"), "error");
+    cJSON_Delete(j);
+    RULES(s, "version: 1\nfindings:\n  index.total_size: off\n");
+    j = verify(s, 0, (const char *const[]){"--rules", s->rules, "--strict", NULL});
+    assert_int_equal(count(j, "index.total_size", NULL), 0);
+    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(j, "policy"), "builtin"), "strict");
+    cJSON_Delete(j);
+}
+
 static void test_equal_files_in_two_directories(void **state)
 {
     pstate *s = *state;
@@ -510,6 +526,7 @@ int main(void)
         CASE(test_require_not_converted),
         CASE(test_exclude_and_last_rule_wins),
         CASE(test_strict_on_one_byte),
+        CASE(test_strict_respects_off),
         CASE(test_equal_files_in_two_directories),
         CASE(test_strict_cannot_be_loosened),
         CASE(test_expect_does_not_hide_config),
