@@ -13,6 +13,8 @@ static const finding_kind kinds[] = {
     {FIND_INDEX_TOTAL_SIZE, SEV_WARN, FG_STRUCTURE,
      "metadata.total_size does not match the shards (the reference converter copies the source's)"},
     {FIND_CONFIG_QUANT, SEV_ERROR, FG_STRUCTURE, "config.json has no mxfp4 quantization_config"},
+    {FIND_CONFIG_MODIFIED, SEV_ERROR, FG_STRUCTURE,
+     "config.json differs from the source's beyond quantization_config (the loader reads it)"},
     {FIND_FILES_COPIED, SEV_ERROR, FG_STRUCTURE, "a tokenizer file is not byte-identical to the source's"},
     {FIND_PAIRING, SEV_ERROR, FG_STRUCTURE, "a _blocks tensor and its _scales do not form a valid pair"},
     {FIND_SCALE_NAN, SEV_ERROR, FG_STRUCTURE, "scale bytes 0xFF (NaN in OCP MX v1.0)"},

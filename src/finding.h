@@ -13,6 +13,7 @@
 #define FIND_INDEX_MISMATCH "index.mismatch"
 #define FIND_INDEX_TOTAL_SIZE "index.total_size"
 #define FIND_CONFIG_QUANT "config.quantization"
+#define FIND_CONFIG_MODIFIED "config.modified"
 #define FIND_FILES_COPIED "files.copied"
 #define FIND_PAIRING "mxfp4.pairing"
 #define FIND_SCALE_NAN "mxfp4.scale_nan"

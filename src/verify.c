@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "coverage.h"
 #include "engine.h"
+#include "jsonread.h"
 #include "mxfp4.h"
 #include "pattern.h"
 #include "policy.h"
@@ -162,6 +163,74 @@ static int compare_copy(const vctx *c, const char *name, copy_state *state, char
         close(b.fd);
     free(a.path);
     free(b.path);
+    return rc;
+}
+
+/* Keys of config.json the converter may change: its own, and the version of
+ * transformers that wrote the file. */
+static bool config_key_converted(const char *key)
+{
+    return strcmp(key, "quantization_config") == 0 || strcmp(key, "transformers_version") == 0;
+}
+
+/* A JSON value, short, for a message (escaped; caller frees). */
+static char *shown_value(const cJSON *v)
+{
+    if (!v)
+        return xstrdup("absent");
+    char *text = cJSON_PrintUnformatted(v);
+    char shown[96];
+    text_escape(text ? text : "?", shown, sizeof shown);
+    free(text);
+    return xstrdup(shown);
+}
+
+static void compare_config_keys(const vctx *c, const cJSON *from, const cJSON *to, bool dst_side)
+{
+    char key[SHOWN];
+    for (const cJSON *m = from->child; m; m = m->next) {
+        if (config_key_converted(m->string))
+            continue;
+        const cJSON *other = cJSON_GetObjectItemCaseSensitive(to, m->string);
+        if (other && (!dst_side || cJSON_Compare(m, other, 1)))
+            continue; /* equal, or (seen from the source) left to the DST pass */
+        char *in_dst = shown_value(dst_side ? m : other), *in_src = shown_value(dst_side ? other : m);
+        findings_add(c->r->findings, FIND_CONFIG_MODIFIED, SEV_ERROR, NULL, CKPT_CONFIG_NAME,
+                     "config.json: '%s' is %s in DST but %s in the source", text_escape(m->string, key, sizeof key),
+                     in_dst, in_src);
+        free(in_dst);
+        free(in_src);
+    }
+}
+
+/* config.json as the converter writes it: the source's, plus
+ * quantization_config. Anything else changes what the loader builds (a
+ * layer count, an activation limit) or where it reads the weights from
+ * (transformers_weights). Both files were read by the one JSON reader when
+ * the checkpoints were opened; a config in neither is config.quantization's. */
+static int check_config_copy(const vctx *c, char *err, size_t errlen)
+{
+    if (!ckpt_get_config(c->src)->present || !ckpt_get_config(c->dst)->present)
+        return 0;
+    char *paths[2] = {xasprintf("%s/%s", ckpt_dir(c->src), CKPT_CONFIG_NAME),
+                      xasprintf("%s/%s", ckpt_dir(c->dst), CKPT_CONFIG_NAME)};
+    cJSON *cfg[2] = {NULL, NULL};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        char why[ST_ERR_LEN];
+        if (!(cfg[i] = jsonread_load(paths[i], CKPT_CONFIG_NAME, why, sizeof why))) {
+            text_side_error(err, errlen, i ? "DST" : "SRC", i ? c->o->dst : c->o->src, why);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && cJSON_IsObject(cfg[0]) && cJSON_IsObject(cfg[1])) {
+        compare_config_keys(c, cfg[1], cfg[0], true);  /* changed or added in DST */
+        compare_config_keys(c, cfg[0], cfg[1], false); /* dropped from DST */
+    }
+    cJSON_Delete(cfg[0]);
+    cJSON_Delete(cfg[1]);
+    free(paths[0]);
+    free(paths[1]);
     return rc;
 }
 
@@ -692,7 +761,7 @@ static void copy_patterns(verify_result *r, const coverage *cv)
 static int run_checks(vctx *c, char *err, size_t errlen)
 {
     ckpt_check_quant_config(c->dst, c->r->findings);
-    if (check_copied_files(c, err, errlen) < 0)
+    if (check_config_copy(c, err, errlen) < 0 || check_copied_files(c, err, errlen) < 0)
         return -1;
     char why[ST_ERR_LEN];
     coverage *cv = coverage_build(c->src, c->dst, c->o->only, expect_of, c, c->r->findings, why,

@@ -321,6 +321,39 @@ static void test_loader_files_added(void **state)
     run_result_free(&r);
 }
 
+/* config.json is the source's plus quantization_config: anything else
+ * changes the model the loader builds, or where it reads the weights from. */
+static void test_config_modified(void **state)
+{
+    files_state *s = *state;
+    edit(s, CONFIG, "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1");
+    edit(s, CONFIG, "\"vocab_size\": 320", "\"vocab_size\": 320, \"transformers_weights\": \"evil.safetensors\"");
+    edit(s, CONFIG, "  \"swiglu_limit\": 7.0,\n", "");
+    const char *argv[] = {env_or_fail("MXC_BIN"), "verify", s->src, s->dst, NULL};
+    run_result r;
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 1);
+    static const char *const want[] = {
+        "error [config.modified] config.json: 'num_hidden_layers' is 1 in DST but 2 in the source (builtin:default:27)\n",
+        "error [config.modified] config.json: 'transformers_weights' is \"evil.safetensors\" in DST but absent in the "
+        "source (builtin:default:27)\n",
+        "error [config.modified] config.json: 'swiglu_limit' is absent in DST but 7 in the source (builtin:default:27)\n",
+    };
+    for (size_t i = 0; i < 3; i++)
+        if (!strstr(r.out, want[i]))
+            fail_msg("no\n%s\nin\n%s", want[i], r.out);
+    run_result_free(&r);
+    /* the version of transformers that wrote the file may change */
+    char from[RUN_PATH_MAX], to[RUN_PATH_MAX];
+    snprintf(from, sizeof from, "%s/seedconv-small/mxfp4/config.json", env_or_fail("MXC_FIXTURES"));
+    assert_int_equal(run_join(to, sizeof to, s->dst, CONFIG), 0);
+    assert_int_equal(run_copy_file(from, to), 0);
+    edit(s, CONFIG, "\"vocab_size\": 320", "\"vocab_size\": 320, \"transformers_version\": \"4.99.0\"");
+    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+    assert_int_equal(r.status, 0);
+    run_result_free(&r);
+}
+
 #define CASE(t) cmocka_unit_test_setup_teardown(t, copy_setup, copy_teardown)
 
 int main(void)
@@ -349,6 +382,7 @@ int main(void)
         CASE(test_index_total_size_not_integer),
         CASE(test_single_file_beside_index),
         CASE(test_loader_files_added),
+        CASE(test_config_modified),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
