@@ -15,6 +15,7 @@
 #include "outfile.h"
 #include "pattern.h"
 #include "policy.h"
+#include "report.h"
 #include "text.h"
 #include "util.h"
 
@@ -298,15 +299,7 @@ static cJSON *json_finding(const finding *f)
     cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
     cJSON_AddItemToObject(o, "file", text_json_string(f->file));
     cJSON_AddItemToObject(o, "message", text_json_string(f->message));
-    cJSON *rule = cJSON_CreateNull();
-    if (f->rule.file) { /* where the policy decided its severity, as in verify's report */
-        cJSON_Delete(rule);
-        rule = cJSON_CreateObject();
-        cJSON_AddItemToObject(rule, "id", text_json_string(f->rule.id));
-        cJSON_AddItemToObject(rule, "file", text_json_string(f->rule.file));
-        cJSON_AddNumberToObject(rule, "line", (double)f->rule.line);
-    }
-    cJSON_AddItemToObject(o, "rule", rule);
+    cJSON_AddItemToObject(o, "rule", report_json_rule(&f->rule));
     return o;
 }
 

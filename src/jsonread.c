@@ -236,11 +236,16 @@ static bool check_literal(checker *c)
     return refuse(c, c->i, "expected a value");
 }
 
+static size_t skip_space_at(const char *text, size_t len, size_t i)
+{
+    while (i < len && strchr(" \t\n\r", text[i]))
+        i++;
+    return i;
+}
+
 static void skip_space(checker *c)
 {
-    while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
-                             c->s[c->i] == '\r'))
-        c->i++;
+    c->i = skip_space_at(c->s, c->len, c->i);
 }
 
 static bool push(checker *c, bool object)
@@ -527,13 +532,6 @@ static size_t skip_value(const char *text, size_t len, size_t i)
                 i++;
         }
     } while (depth > 0 && i < len);
-    return i;
-}
-
-static size_t skip_space_at(const char *text, size_t len, size_t i)
-{
-    while (i < len && strchr(" \t\n\r", text[i]))
-        i++;
     return i;
 }
 

@@ -88,9 +88,7 @@ static cJSON *json_count(uint64_t n)
     return cJSON_CreateNumber((double)n);
 }
 
-/* {"id", "file", "line"} of what decided, or null (the finding table's
- * default decided). */
-static cJSON *json_rule(const finding_rule *r)
+cJSON *report_json_rule(const finding_rule *r)
 {
     if (!r->file)
         return cJSON_CreateNull();
@@ -108,7 +106,7 @@ static cJSON *json_waived(const finding *f)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "reason", text_json_string(or_empty(f->waiver_reason)));
     cJSON_AddItemToObject(o, "expires", text_json_string(f->waiver_expires));
-    cJSON_AddItemToObject(o, "rule", json_rule(&f->waiver));
+    cJSON_AddItemToObject(o, "rule", report_json_rule(&f->waiver));
     return o;
 }
 
@@ -120,7 +118,7 @@ static cJSON *json_finding(const finding *f)
     cJSON_AddItemToObject(o, "tensor", text_json_string(f->tensor));
     cJSON_AddItemToObject(o, "file", text_json_string(f->file));
     cJSON_AddItemToObject(o, "message", text_json_string(or_empty(f->message)));
-    cJSON_AddItemToObject(o, "rule", json_rule(&f->rule));
+    cJSON_AddItemToObject(o, "rule", report_json_rule(&f->rule));
     cJSON_AddItemToObject(o, "waived", json_waived(f));
     if (f->id && strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause) {
         cJSON_AddItemToObject(o, "cause", text_json_string(f->cause));
@@ -288,7 +286,7 @@ static cJSON *json_limits(const verify_result *r, const verify_tensor *t)
         cJSON *v = cJSON_CreateObject();
         cJSON_AddItemToObject(v, "value", json_num(l->value));
         finding_rule rule = {l->rule_id, l->rule_file, l->rule_line};
-        cJSON_AddItemToObject(v, "rule", json_rule(&rule));
+        cJSON_AddItemToObject(v, "rule", report_json_rule(&rule));
         cJSON_AddItemToObject(o, l->key, v);
     }
     return o;
@@ -299,7 +297,7 @@ static cJSON *json_status_rule(const verify_result *r, const verify_tensor *t)
 {
     if (t->status_finding < 0)
         return cJSON_CreateNull();
-    return json_rule(&findings_at(r->findings, (size_t)t->status_finding)->rule);
+    return report_json_rule(&findings_at(r->findings, (size_t)t->status_finding)->rule);
 }
 
 static cJSON *json_tensor(const verify_result *r, const verify_tensor *t)

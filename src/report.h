@@ -39,6 +39,11 @@
  * whole tree is built: for tests and small results (the writers stream). */
 cJSON *report_json(const verify_result *r);
 
+/* {"id", "file", "line"} of what decided a finding's severity (a rule, or a
+ * findings: entry with id null), or JSON null when the finding table's
+ * default decided: the same object in verify's and inspect's JSON. */
+cJSON *report_json_rule(const finding_rule *r);
+
 /* report_json printed (formatted, with a final newline), every number with
  * the fewest digits that read back to the same double, and C1, bidi controls
  * and DEL in strings written as \uXXXX (text_json_escape_controls), so the

@@ -33,17 +33,6 @@ const char *rules_builtin_text(const char *name, size_t *len)
     return NULL;
 }
 
-const char *const *rules_builtin_names(void)
-{
-    static const char *names[8];
-    if (!names[0]) {
-        size_t n = 0;
-        for (const rules_builtin *b = rules_builtins; b->name && n + 1 < 8; b++)
-            names[n++] = b->name;
-    }
-    return names;
-}
-
 /* ---- the loader ------------------------------------------------------------ */
 
 typedef struct {
@@ -209,12 +198,19 @@ static bool number(const ctx *c, const yr_node *n, const char *what, double *out
     return true;
 }
 
+/* The items of a value written as one scalar or as a list of them (select,
+ * exclude, extends): a list's items, or n itself as a list of one. */
+static const yr_node *const *as_list(const yr_node *const *n, size_t *count)
+{
+    *count = (*n)->kind == YR_SEQ ? (*n)->count : 1;
+    return (*n)->kind == YR_SEQ ? (const yr_node *const *)(*n)->items : n;
+}
+
 /* select/exclude: a scalar or a list of scalars, globs or "re:" regexes. */
 static policy_selectors *selectors(const ctx *c, const yr_node *n, const char *what, bool *bad)
 {
-    const yr_node *one[1] = {n};
-    const yr_node *const *items = n->kind == YR_SEQ ? (const yr_node *const *)n->items : one;
-    size_t count = n->kind == YR_SEQ ? n->count : 1;
+    size_t count;
+    const yr_node *const *items = as_list(&n, &count);
     if (n->kind == YR_MAP || count == 0) {
         at(c, n, "%s must be a pattern or a list of patterns%s", what, count ? "" : " (it is empty)");
         *bad = true;
@@ -510,9 +506,8 @@ static int add_path(rules_loader *l, const char *path, const ctx *from, const yr
 /* extends: built-in names or paths relative to the file's directory. */
 static void read_extends(const ctx *c, const yr_node *n)
 {
-    const yr_node *one[1] = {n};
-    const yr_node *const *items = n->kind == YR_SEQ ? (const yr_node *const *)n->items : one;
-    size_t count = n->kind == YR_SEQ ? n->count : 1;
+    size_t count;
+    const yr_node *const *items = as_list(&n, &count);
     if (n->kind == YR_MAP) {
         at(c, n, "extends must be a name or a list of names, not a mapping");
         return;

@@ -23,8 +23,6 @@
 /* The text of built-in rule file `name` ("default", "strict", "gpt-oss"),
  * or NULL. */
 const char *rules_builtin_text(const char *name, size_t *len);
-/* The built-in names, NULL-terminated, for messages and `rules print`. */
-const char *const *rules_builtin_names(void);
 
 typedef struct rules_loader rules_loader;
 
