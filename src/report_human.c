@@ -94,8 +94,8 @@ static void print_provenance_block(const term *t, const verify_result *r)
 typedef enum { COL_KIND, COL_REL_L2, COL_COSINE, COL_MAX_ABS, COL_CODES, COL_SCALES, COL_EXCESS, COL_COUNT } column;
 
 /* At a narrow terminal columns go in this order, before the tensor names
- * are cut; REL_L2 always stays. */
-static const column drop_order[] = {COL_MAX_ABS, COL_COSINE, COL_KIND, COL_SCALES, COL_CODES, COL_EXCESS};
+ * are cut; REL_L2 and EXCESS always stay. */
+static const column drop_order[] = {COL_MAX_ABS, COL_COSINE, COL_KIND, COL_SCALES, COL_CODES};
 
 static const struct {
     const char *title;
@@ -122,7 +122,9 @@ typedef struct {
     int wname;
 } layout;
 
-/* Which columns fit t->width, and how wide the names may be. */
+/* Which columns fit t->width, and how wide the names may be: whole names
+ * are worth more than the least telling columns, so those go first (down to
+ * REL_L2 and EXCESS); only then are names cut, to no less than MIN_NAME. */
 static layout fit_columns(const term *t, int wname)
 {
     layout l = {.wname = wname};
@@ -133,14 +135,13 @@ static layout fit_columns(const term *t, int wname)
     }
     if (t->width <= 0)
         return l;
-    int least_name = wname < MIN_NAME ? wname : MIN_NAME;
-    for (size_t k = 0; k < sizeof drop_order / sizeof drop_order[0] && used - wname + least_name > t->width; k++) {
+    for (size_t k = 0; k < sizeof drop_order / sizeof drop_order[0] && used > t->width; k++) {
         l.shown[drop_order[k]] = false;
         used -= GAP + columns[drop_order[k]].width;
     }
     if (used > t->width) {
-        int room = t->width - (used - wname);
-        l.wname = room < least_name ? least_name : room < wname ? room : wname;
+        int room = t->width - (used - wname), least = wname < MIN_NAME ? wname : MIN_NAME;
+        l.wname = room < least ? least : room;
     }
     return l;
 }

@@ -13,6 +13,7 @@
 #include "report.h"
 #include "safetensors.h"
 #include "text.h"
+#include "util.h"
 #include "verify.h"
 
 #define SHOWN 512 /* an escaped path in a message */
@@ -153,7 +154,7 @@ static int print_summary(const verify_result *r)
     report_print_human(r, out, color, width);
     char err[ST_ERR_LEN];
     if (outfile_text_close(out, &sink, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check verify: %s\n", err);
         return -1;
     }
     return 0;
@@ -193,11 +194,17 @@ static int run(cli_opts *o)
 
 int verify_main(int argc, char **argv)
 {
-    cli_opts o = {.v = {.backend = "auto", .argv = argv, .argc = argc}};
+    /* getopt permutes argv: the report records the command line as given */
+    char **given = xcalloc((size_t)argc + 1, sizeof *given);
+    memcpy(given, argv, sizeof *given * (size_t)argc);
+    cli_opts o = {.v = {.backend = "auto", .argv = given, .argc = argc}};
     int rc = parse_args(argc, argv, &o);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(given);
         return rc;
+    }
     rc = report_targets_open(&o.out, o.v.src, o.v.dst, "verify") < 0 ? EXIT_INPUT : run(&o);
     report_targets_close(&o.out);
+    free(given);
     return rc;
 }
