@@ -6,6 +6,7 @@
 #ifndef MXC_VERIFY_H
 #define MXC_VERIFY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,10 @@ typedef struct {
     char *builtin;            /* the last built-in policy read: "default", "strict", ... */
 } verify_result;
 
+/* Progress of the comparison pass, for a caller that draws its own (the
+ * TUI): tensor bytes read so far and in all, called on the verifying thread. */
+typedef void (*verify_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
 typedef struct {
     const char *src, *dst;
     const char *backend;      /* "auto", "cpu", "cuda" */
@@ -90,6 +95,10 @@ typedef struct {
     struct policy *policy;    /* the rules (policy.h; NULL: the built-in default);
                                  the run marks what matched */
     const char *today;        /* "YYYY-MM-DD" (UTC) for waiver expiry */
+    verify_progress_fn on_progress; /* may be NULL */
+    void *progress_ctx;
+    const atomic_int *cancel; /* may be NULL; set from another thread, the run stops
+                                 after the slab at hand: -1, err "cancelled" */
 } verify_opts;
 
 /* Runs every check of SPEC §3. Returns 0 with *out filled (the policy
