@@ -334,8 +334,13 @@ static void handle_key(int ch)
 /* Applies what the worker finished; the views' sums follow the report. */
 static bool poll_model(void)
 {
+    static char last[sizeof said];
     if (!model_poll(tui.model))
         return false;
+    if (strcmp(last, model_message(tui.model)) != 0) { /* a job's outcome is the news now */
+        snprintf(last, sizeof last, "%s", model_message(tui.model));
+        said[0] = '\0';
+    }
     tree_view_model_changed();
     return true;
 }

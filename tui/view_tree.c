@@ -429,10 +429,11 @@ static void tree_draw(int top, int nrow)
     refresh_rows();
     draw_path(top);
     int cols = tui_cols();
-    int pat_w = cols >= 120 ? 36 : cols >= 100 ? 26 : 16;
-    int name_w = cols - 6 - 11 - 9 - 8 - pat_w - 1;
+    int rest = cols - 6 - 11 - 9 - 8; /* name and pattern share what the numbers leave */
+    int name_w = flat ? rest * 2 / 3 : rest / 2;
     if (name_w < 12)
         name_w = 12;
+    int pat_w = rest - name_w - 1;
     int y = top + 1, body = nrow - 2;
     tui_fill(y, 0, STYLE_DIM);
     tui_put_trusted(y, 0, 6, STYLE_DIM, " KIND ");
