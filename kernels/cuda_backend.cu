@@ -226,6 +226,15 @@ extern "C" int cuda_backend_device_count(void)
     return n;
 }
 
+extern "C" void cuda_backend_device_name(int dev, char *out, size_t len)
+{
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, dev) == cudaSuccess)
+        snprintf(out, len, "cuda:%d %s", dev, p.name);
+    else
+        snprintf(out, len, "cuda:%d", dev);
+}
+
 extern "C" int cuda_backend_open(struct cuda_ctx **out, char *err, size_t errlen)
 {
     *out = NULL;

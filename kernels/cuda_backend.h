@@ -19,6 +19,9 @@ struct cuda_ctx;
 /* Usable devices; 0 when the driver or a GPU is missing (never an error). */
 int cuda_backend_device_count(void);
 
+/* "cuda:DEV NAME" into out. */
+void cuda_backend_device_name(int dev, char *out, size_t len);
+
 /* Device 0 with its stream and buffers; -1 with err when it cannot start. */
 int cuda_backend_open(struct cuda_ctx **out, char *err, size_t errlen);
 void cuda_backend_close(struct cuda_ctx *c);

@@ -1,5 +1,6 @@
 #include "backend.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,24 @@ void backend_close(backend *b)
 const char *backend_name(const backend *b)
 {
     return b->cuda ? "cuda" : "cpu";
+}
+
+size_t backend_devices(const backend *b, char ***out)
+{
+    char **v = xcalloc(1, sizeof *v);
+#if MXC_HAVE_CUDA
+    if (b->cuda) {
+        char name[256];
+        cuda_backend_device_name(0, name, sizeof name); /* the one device the backend uses */
+        v[0] = xstrdup(name);
+        *out = v;
+        return 1;
+    }
+#endif
+    (void)b;
+    v[0] = xasprintf("cpu: %d threads", omp_get_max_threads());
+    *out = v;
+    return 1;
 }
 
 void *backend_host_alloc(backend *b, size_t n)

@@ -32,6 +32,11 @@ void backend_close(backend *b); /* NULL is a no-op */
 /* "cpu" or "cuda". */
 const char *backend_name(const backend *b);
 
+/* What computes, one string per device ("cuda:0 NVIDIA H200", or
+ * "cpu: 16 threads"), for a report's provenance. Returns the count; *out
+ * (caller frees each and the array). */
+size_t backend_devices(const backend *b, char ***out);
+
 /* Host memory for slab buffers (aborts when out of memory) and its release. */
 void *backend_host_alloc(backend *b, size_t n);
 void backend_host_free(backend *b, void *p);

@@ -382,7 +382,8 @@ void model_report_summary(const tui_model *m, model_summary *out)
     const verify_result *r = m->report;
     out->passed = verify_passed(r);
     out->origin = m->report_origin;
-    out->backend = r->backend;
+    out->backend = r->tool.backend;
+    out->complete = r->scope.complete;
     out->tensors = r->tensor_count;
     out->quantized = r->quantized;
     out->kept = r->kept;

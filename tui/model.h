@@ -39,6 +39,7 @@ typedef struct {
     bool passed;
     const char *origin;   /* the report file, or "verify" for one run here */
     const char *backend;
+    bool complete;        /* every tensor was checked (not --only, --shard) */
     size_t tensors, quantized, kept, errors, warnings, waived;
     uint64_t bytes_read;
     double seconds;

@@ -69,7 +69,8 @@ static int draw_head(int y)
     model_summary s;
     model_report_summary(tui.model, &s);
     char b[32];
-    int x = tui_put_trusted(y, 0, 6, s.passed ? STYLE_OK : STYLE_FAIL, s.passed ? "PASS" : "FAIL");
+    int x = tui_put_trusted(y, 0, 16, s.passed ? STYLE_OK : STYLE_FAIL,
+                            s.passed ? (s.complete ? "PASS" : "PASS (partial)") : "FAIL");
     tui_putf(y, x + 2, cols - x - 2, STYLE_NORMAL,
              "%zu errors, %zu warnings, %zu waived; %zu tensors (%zu quantized, %zu kept); %s read in %.1f s; %s",
              s.errors, s.warnings, s.waived, s.tensors, s.quantized, s.kept, tui_bytes(s.bytes_read, b, sizeof b),
