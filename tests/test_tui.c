@@ -806,7 +806,7 @@ static void test_tmux_resize(void **state)
     const char *last = s + strlen(s) - 1; /* the final newline */
     while (last > s && last[-1] != '\n')
         last--;
-    if (strncmp(last, "q back", 6) != 0)
+    if (strncmp(last, "j/k scroll", 10) != 0)
         fail_msg("the last row is not the status line:\n%s", s);
     free(s);
     tmux_keys(&t, "Q", NULL);

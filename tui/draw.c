@@ -90,6 +90,42 @@ static void ascii_only(const char *in, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+static int wide_width(wchar_t c)
+{
+    int w = wcwidth(c);
+    return w < 0 ? 1 : w;
+}
+
+/* Text wider than width loses its middle, as ncdu shows long names: the
+ * end of a tensor name is what tells it from its siblings. */
+static int put_fitted(int y, int x, int width, tui_style st, const char *text)
+{
+    wchar_t w[PUT_MAX], out[PUT_MAX];
+    size_t n = mbstowcs(w, text, PUT_MAX - 1);
+    if (n == (size_t)-1)
+        return tui_put_trusted(y, x, width, st, text);
+    int total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += wide_width(w[i]);
+    if (total <= width || width < 8 || x + width > COLS)
+        return tui_put_trusted(y, x, width, st, text);
+    int head_w = (width - 1) / 2, tail_w = width - 1 - head_w, used = 0;
+    size_t o = 0, head = 0, tail = n;
+    while (head < n && used + wide_width(w[head]) <= head_w)
+        used += wide_width(w[head]), out[o++] = w[head++];
+    out[o++] = tui.ascii ? L'~' : L'\u2026';
+    used = 0;
+    while (tail > head && used + wide_width(w[tail - 1]) <= tail_w)
+        used += wide_width(w[--tail]);
+    while (tail < n)
+        out[o++] = w[tail++];
+    attr_t a = style_attr(st);
+    attron(a);
+    mvaddnwstr(y, x, out, (int)o);
+    attroff(a);
+    return width;
+}
+
 int tui_put(int y, int x, int width, tui_style st, const char *text)
 {
     char shown[PUT_MAX];
@@ -97,9 +133,9 @@ int tui_put(int y, int x, int width, tui_style st, const char *text)
     if (tui.ascii) {
         char plain[PUT_MAX];
         ascii_only(shown, plain, sizeof plain);
-        return tui_put_trusted(y, x, width, st, plain);
+        return put_fitted(y, x, width, st, plain);
     }
-    return tui_put_trusted(y, x, width, st, shown);
+    return put_fitted(y, x, width, st, shown);
 }
 
 int tui_putf(int y, int x, int width, tui_style st, const char *fmt, ...)
@@ -110,6 +146,16 @@ int tui_putf(int y, int x, int width, tui_style st, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     return tui_put(y, x, width, st, buf);
+}
+
+int tui_headf(int y, int x, int width, tui_style st, const char *fmt, ...)
+{
+    char buf[PUT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return tui_put_trusted(y, x, width, st, buf);
 }
 
 void tui_fill(int y, int x, tui_style st)

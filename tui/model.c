@@ -750,7 +750,6 @@ void model_wait_idle(tui_model *m)
     while (m->running.kind != JOB_NONE || m->queued > 0)
         pthread_cond_wait(&m->idle_cv, &m->mu);
     pthread_mutex_unlock(&m->mu);
-    model_poll(m);
 }
 
 const char *model_message(const tui_model *m) { return m->message; }

@@ -191,7 +191,8 @@ typedef struct {
 bool model_busy(tui_model *m, model_progress *p);
 /* Applies finished jobs; true when what the views show changed. */
 bool model_poll(tui_model *m);
-/* Blocks until no job runs or waits, then polls (scripted mode). */
+/* Blocks until no job runs or waits (scripted mode); model_poll then
+ * applies what they gave. */
 void model_wait_idle(tui_model *m);
 /* The outcome of the last finished job ("verify: FAIL, 3 errors", an error
  * naming the file), "" when none. */

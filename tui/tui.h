@@ -81,6 +81,10 @@ typedef enum {
 int tui_put(int y, int x, int width, tui_style st, const char *text);
 int tui_putf(int y, int x, int width, tui_style st, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* A column header or other text made of the program's own words: cut at
+ * the right edge, never in the middle. */
+int tui_headf(int y, int x, int width, tui_style st, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Raw text the program wrote itself (no escaping: block characters). */
 int tui_put_trusted(int y, int x, int width, tui_style st, const char *text);
 /* Fills row y from column x to the edge with spaces in style st. */

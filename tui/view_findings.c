@@ -106,7 +106,7 @@ static void findings_draw(int top, int rows_avail)
     if (!model_has_report(tui.model))
         return;
     tui_fill(y, 0, STYLE_DIM);
-    tui_putf(y, 0, cols, STYLE_DIM, "SEV  %-26s %-34s  (filter %s: f)", "ID", "TENSOR / FILE", show_names[show]);
+    tui_headf(y, 0, cols, STYLE_DIM, "SEV  %-26s %-34s  (filter %s: f)", "ID", "TENSOR / FILE", show_names[show]);
     y++;
     int body = top + rows_avail - y - 4;
     if (body < 1)

@@ -13,7 +13,7 @@ typedef struct {
 
 static const key_doc keys[] = {
     {"1 2 3 4 5, Tab", "views: Shards, Weight map, Tensor, Findings, Policy (Shift-Tab: back round)"},
-    {"Up Down, j k", "move (offset in the Tensor and Policy views)"},
+    {"Up Down, j k", "move (scroll in the Tensor, Policy and Help views)"},
     {"PgUp PgDn, Space, ^B ^F", "a page up, down"},
     {"g G, Home End", "first, last row"},
     {"Enter, l, Right", "open: a directory, a tensor, a shard's tensors, a finding's tensor"},
@@ -72,5 +72,5 @@ const tui_view view_help = {
     .title = "Help",
     .draw = help_draw,
     .key = help_key,
-    .hint = "q back",
+    .hint = "j/k scroll",
 };

@@ -36,7 +36,7 @@ static void meta_draw(int top, int rows)
     line++;
     if (NEXT()) {
         tui_fill(y, 0, STYLE_DIM);
-        tui_putf(y, 0, cols, STYLE_DIM, "%-50s %s", "MODULES_TO_NOT_CONVERT", "KEEPS (DST tensors)");
+        tui_headf(y, 0, cols, STYLE_DIM, "%-50s %s", "MODULES_TO_NOT_CONVERT", "KEEPS (DST tensors)");
     }
     for (size_t i = 0; i < c.patterns; i++) {
         size_t decided;
@@ -77,5 +77,5 @@ const tui_view view_meta = {
     .title = "Metadata",
     .draw = meta_draw,
     .key = meta_key,
-    .hint = "q back",
+    .hint = "j/k scroll",
 };

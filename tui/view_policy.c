@@ -33,12 +33,12 @@ static void policy_draw(int top, int rows)
         tui_put(y, 0, cols, STYLE_FAIL, err);
     if (NEXT()) {
         tui_fill(y, 0, STYLE_DIM);
-        tui_putf(y, 0, cols, STYLE_DIM, "%-21s %-10s %-8s %s", "CHECK", "VALUE", "SEVERITY", "DECIDED BY");
+        tui_headf(y, 0, cols, STYLE_DIM, "%-21s %-10s %-8s %s", "CHECK", "VALUE", "SEVERITY", "DECIDED BY");
     }
     for (size_t k = 0; k < nc; k++) {
         const model_check_row *r = &checks[k];
         if (NEXT())
-            tui_putf(y, 0, cols, r->severity[0] == '-' ? STYLE_DIM : STYLE_NORMAL, "%-21s %-10s %-8s %s", r->check,
+            tui_headf(y, 0, cols, r->severity[0] == '-' ? STYLE_DIM : STYLE_NORMAL, "%-21s %-10s %-8s %s", r->check,
                      r->value, r->severity, r->decided_by);
         if (r->overrides[0] && NEXT())
             tui_putf(y, 41, cols - 41, STYLE_DIM, "overrides %s", r->overrides);
@@ -46,11 +46,11 @@ static void policy_draw(int top, int rows)
     line++;
     if (NEXT()) {
         tui_fill(y, 0, STYLE_DIM);
-        tui_putf(y, 0, cols, STYLE_DIM, "%-32s %-8s %s", "FINDING", "SEVERITY", "SET BY");
+        tui_headf(y, 0, cols, STYLE_DIM, "%-32s %-8s %s", "FINDING", "SEVERITY", "SET BY");
     }
     for (size_t k = 0; k < ns; k++)
         if (NEXT())
-            tui_putf(y, 0, cols, STYLE_NORMAL, "%-32s %-8s %s", sevs[k].id, sevs[k].severity, sevs[k].origin);
+            tui_headf(y, 0, cols, STYLE_NORMAL, "%-32s %-8s %s", sevs[k].id, sevs[k].severity, sevs[k].origin);
 #undef NEXT
     lines_drawn = line;
 }

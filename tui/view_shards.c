@@ -25,7 +25,7 @@ static void shards_draw(int top, int rows)
     int name_w = cols - 11 - 9 - 8 - 22;
     name_w = name_w < 16 ? 16 : name_w;
     tui_fill(top + 1, 0, STYLE_DIM);
-    tui_putf(top + 1, 0, cols, STYLE_DIM, "%-*s %10s %8s %7s", name_w, "FILE", "BYTES", "TENSORS", "SHARE");
+    tui_headf(top + 1, 0, cols, STYLE_DIM, "%-*s %10s %8s %7s", name_w, "FILE", "BYTES", "TENSORS", "SHARE");
     list.n = n;
     int body = rows - 2;
     list_fit(&list, body);

@@ -375,7 +375,7 @@ static void draw_path(int y)
     }
     tui_fill(y, 0, STYLE_NORMAL);
     int x = tui_put(y, 0, tui_cols() - 44, STYLE_HEAD, path);
-    tui_putf(y, x + 2, tui_cols() - x - 2, STYLE_NORMAL, "%zu rows  sort %s%s  filter %s", nrows,
+    tui_headf(y, x + 2, tui_cols() - x - 2, STYLE_NORMAL, "%zu rows  sort %s%s  filter %s", nrows,
              sort_names[sort_by], reversed ? " (reversed)" : "", filter_names[filter_by]);
 }
 
@@ -389,6 +389,8 @@ static const char *status_mark(const node *n)
         return "w";
     return " ";
 }
+
+static bool stat_columns; /* rel_l2 and excess, when a report or a comparison has numbers */
 
 static void draw_row(int y, const node *n, bool sel, int name_w, int pat_w)
 {
@@ -409,10 +411,12 @@ static void draw_row(int y, const node *n, bool sel, int name_w, int pat_w)
     char b[32], r[32], e[32];
     tui_putf(y, x, 10, base, "%10s", tui_bytes(n->bytes, b, sizeof b));
     x += 11;
-    tui_putf(y, x, 8, base, "%8s", tui_num(n->rel_l2, r, sizeof r));
-    x += 9;
-    tui_putf(y, x, 7, base, "%7s", tui_num(n->excess, e, sizeof e));
-    x += 8;
+    if (stat_columns) {
+        tui_putf(y, x, 8, base, "%8s", tui_num(n->rel_l2, r, sizeof r));
+        x += 9;
+        tui_putf(y, x, 7, base, "%7s", tui_num(n->excess, e, sizeof e));
+        x += 8;
+    }
     if (n->tensor < 0) {
         tui_putf(y, x, pat_w, base, "%u tensors, %uQ %uK", n->tensors, n->quantized, n->kept);
         return;
@@ -429,7 +433,8 @@ static void tree_draw(int top, int nrow)
     refresh_rows();
     draw_path(top);
     int cols = tui_cols();
-    int rest = cols - 6 - 11 - 9 - 8; /* name and pattern share what the numbers leave */
+    stat_columns = model_has_report(tui.model);
+    int rest = cols - 6 - 11 - (stat_columns ? 17 : 0); /* name and pattern share what the numbers leave */
     int name_w = flat ? rest * 2 / 3 : rest / 2;
     if (name_w < 12)
         name_w = 12;
@@ -437,8 +442,11 @@ static void tree_draw(int top, int nrow)
     int y = top + 1, body = nrow - 2;
     tui_fill(y, 0, STYLE_DIM);
     tui_put_trusted(y, 0, 6, STYLE_DIM, " KIND ");
-    tui_putf(y, 6, cols - 6, STYLE_DIM, "%-*s %10s %8s %7s %s", name_w, "NAME", "BYTES", "REL_L2", "EXCESS",
-             "PATTERN (kept by)");
+    if (stat_columns)
+        tui_headf(y, 6, cols - 6, STYLE_DIM, "%-*s %10s %8s %7s %s", name_w, "NAME", "BYTES", "REL_L2", "EXCESS",
+                 "PATTERN (kept by)");
+    else
+        tui_headf(y, 6, cols - 6, STYLE_DIM, "%-*s %10s %s", name_w, "NAME", "BYTES", "PATTERN (kept by)");
     list_fit(&list, body);
     for (int r = 0; r < body && list.top + (size_t)r < nrows; r++)
         draw_row(y + 1 + r, &nodes[rows[list.top + (size_t)r]], list.top + (size_t)r == list.cursor, name_w, pat_w);
@@ -588,5 +596,5 @@ const tui_view view_tree = {
     .draw = tree_draw,
     .key = tree_key,
     .find = tree_find,
-    .hint = "Enter open  h up  t flat  s/S sort  f filter  e policy",
+    .hint = "Enter open  h up  t flat  s sort  f filter  e policy",
 };
