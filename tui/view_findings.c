@@ -71,10 +71,12 @@ static int draw_head(int y)
     char b[32];
     int x = tui_put_trusted(y, 0, 16, s.passed ? STYLE_OK : STYLE_FAIL,
                             s.passed ? (s.complete ? "PASS" : "PASS (partial)") : "FAIL");
-    tui_putf(y, x + 2, cols - x - 2, STYLE_NORMAL,
-             "%zu errors, %zu warnings, %zu waived; %zu tensors (%zu quantized, %zu kept); %s read in %.1f s; %s",
-             s.errors, s.warnings, s.waived, s.tensors, s.quantized, s.kept, tui_bytes(s.bytes_read, b, sizeof b),
-             s.seconds, s.origin);
+    char origin[256];
+    model_escape(s.origin, origin, sizeof origin);
+    tui_headf(y, x + 2, cols - x - 2, STYLE_NORMAL,
+              "%zu errors, %zu warnings, %zu waived; %zu tensors (%zu quantized, %zu kept); %s read in %.1f s; %s",
+              s.errors, s.warnings, s.waived, s.tensors, s.quantized, s.kept, tui_bytes(s.bytes_read, b, sizeof b),
+              s.seconds, origin);
     return y + 1;
 }
 

@@ -76,9 +76,10 @@ static void stats_lines(cursor *c, const char *title, const model_stats *s)
                tui_num(s->mean_abs_err, b, sizeof b), tui_num(s->rmse, d, sizeof d));
     label_line(c, "", STYLE_NORMAL, "nonfinite %llu  equal %s", (unsigned long long)s->nonfinite,
                tui_num(s->equal_fraction, a, sizeof a));
-    label_line(c, "", STYLE_NORMAL, "requant: codes identical %s  scales identical %s  ref_rel_l2 %s  excess %s",
-               tui_num(s->codes_identical, a, sizeof a), tui_num(s->scales_identical, b, sizeof b),
-               tui_num(s->ref_rel_l2, d, sizeof d), tui_num(s->excess, e, sizeof e));
+    label_line(c, "", STYLE_NORMAL, "requant: codes identical %s  scales identical %s",
+               tui_num(s->codes_identical, a, sizeof a), tui_num(s->scales_identical, b, sizeof b));
+    label_line(c, "", STYLE_NORMAL, "         ref_rel_l2 %s  excess %s", tui_num(s->ref_rel_l2, d, sizeof d),
+               tui_num(s->excess, e, sizeof e));
 }
 
 static void hist_lines(cursor *c, size_t i)
