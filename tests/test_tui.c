@@ -395,6 +395,45 @@ static void test_verify_then_sort_by_error(void **state)
     run_result_free(&r);
 }
 
+/* A policy the fixture fails: rel_l2 of every quantized tensor is above
+ * 0.1 (expected-stats.json: 0.119 to 0.121). The weight map marks them
+ * failing, the failing filter keeps exactly them, Findings lists the errors. */
+static void test_failing_marks(void **state)
+{
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, *state, "tight.yaml"), 0);
+    assert_int_equal(run_write_file(path, "version: 1\nrules:\n  - id: tight\n"
+                                          "    select: [\"*\"]\n"
+                                          "    limits: {max_rel_l2: 0.1}\n"), 0);
+    run_result r;
+    assert_int_equal(tui_run(&r, "v :wait :dump 2 t f f f", "--rules", path, fixture("bf16"), fixture("mxfp4"),
+                             "--size", "120x40", NULL), 0);
+    char *findings = screen_at(&r, 0);
+    assert_contains(findings, "FAIL");
+    char want[64];
+    snprintf(want, sizeof want, "%d errors", SEEDCONV_QUANTIZED);
+    assert_contains(findings, want);
+    assert_contains(line_with(findings, "numerics.threshold"), "E ");
+    free(findings);
+    const char *s = final_screen(&r);
+    snprintf(want, sizeof want, "%d rows", SEEDCONV_QUANTIZED);
+    assert_contains(line_with(s, "all tensors"), want);
+    assert_contains(line_with(s, "all tensors"), "filter failing");
+    for (int i = 0; i < SEEDCONV_TENSORS; i++) {
+        const seedconv_row *row = &seedconv_mxfp4[i];
+        char name[128];
+        snprintf(name, sizeof name, " %s ", row->name);
+        if (strcmp(row->dtype, "MXFP4") != 0) {
+            assert_not_contains(s, name);
+            continue;
+        }
+        const char *line = line_with(s, name);
+        if (strncmp(line, "! [Q]", 5) != 0)
+            fail_msg("%s is not marked failing: '%s'", row->name, line);
+    }
+    run_result_free(&r);
+}
+
 static void test_compare_on_request(void **state)
 {
     (void)state;
@@ -886,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_bad_regex_is_said),
         cmocka_unit_test(test_filter_quantized_flat),
         cmocka_unit_test(test_verify_then_sort_by_error),
+        cmocka_unit_test_setup_teardown(test_failing_marks, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_compare_on_request),
         cmocka_unit_test(test_compare_without_src),
         cmocka_unit_test(test_policy_view),
