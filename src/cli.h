@@ -18,6 +18,7 @@ enum {
 
 int inspect_main(int argc, char **argv);
 int rules_main(int argc, char **argv);
+int report_main(int argc, char **argv);
 /* `mxfp4-check tui` (tui/loop.c: the one entry point src/ knows of tui/). */
 int tui_main(int argc, char **argv);
 

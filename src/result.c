@@ -178,3 +178,26 @@ bool verify_links_attached(const verify_links *l, size_t i)
 {
     return l->attached[i];
 }
+
+void verify_result_set_statuses(verify_result *r)
+{
+    verify_links *l = verify_links_build(r);
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        verify_tensor *t = &r->tensors[i];
+        t->status = VT_PASS;
+        t->status_finding = -1;
+        size_t n;
+        const size_t *on = verify_links_on(l, i, &n);
+        for (size_t k = 0; k < n; k++) {
+            const finding *f = findings_at(r->findings, on[k]);
+            if (f->waived)
+                continue;
+            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : f->sev == SEV_WARN ? VT_WARN : VT_PASS;
+            if (s > t->status) {
+                t->status = s;
+                t->status_finding = (ptrdiff_t)on[k];
+            }
+        }
+    }
+    verify_links_free(l);
+}

@@ -144,6 +144,12 @@ const size_t *verify_links_on(const verify_links *l, size_t t, size_t *count);
 /* Whether finding i is on some tensor of the result. */
 bool verify_links_attached(const verify_links *l, size_t i);
 
+/* Sets each tensor's status (and status_finding) from the findings on it
+ * (verify_links): the worst severity of the unwaived ones, the first such
+ * finding in list order deciding. The one rule for a tensor's status, used
+ * by verify and checked by report_read. */
+void verify_result_set_statuses(verify_result *r);
+
 /* The tensor of r named name, or -1 (r's tensors are sorted by name). */
 ptrdiff_t verify_result_find_tensor(const verify_result *r, const char *name);
 

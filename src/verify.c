@@ -662,29 +662,6 @@ static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
 
 /* Each tensor's status: the worst severity among its findings that are not
  * waived, and which finding (so its rule) set it. */
-static void set_statuses(verify_result *r)
-{
-    verify_links *l = verify_links_build(r);
-    for (size_t i = 0; i < r->tensor_count; i++) {
-        verify_tensor *t = &r->tensors[i];
-        t->status = VT_PASS;
-        t->status_finding = -1;
-        size_t n;
-        const size_t *on = verify_links_on(l, i, &n);
-        for (size_t k = 0; k < n; k++) {
-            const finding *f = findings_at(r->findings, on[k]);
-            if (f->waived)
-                continue;
-            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : f->sev == SEV_WARN ? VT_WARN : VT_PASS;
-            if (s > t->status) {
-                t->status = s;
-                t->status_finding = (ptrdiff_t)on[k];
-            }
-        }
-    }
-    verify_links_free(l);
-}
-
 /* What a rule expects of a source tensor, for the coverage (cov_expect_fn). */
 static int expect_of(void *ctx, const char *name, policy_expect *expect, const char **rule_id)
 {
@@ -814,7 +791,7 @@ static int run_checks(vctx *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s", c->pol_err); /* a limit must not decide: stop */
         return -1;
     }
-    set_statuses(c->r);
+    verify_result_set_statuses(c->r);
     return 0;
 }
 

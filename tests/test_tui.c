@@ -434,6 +434,73 @@ static void test_failing_marks(void **state)
     run_result_free(&r);
 }
 
+/* `verify --json` of the fixture, into dir; returns the report's path. */
+static const char *make_report(const char *dir)
+{
+    static char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, dir, "report.json"), 0);
+    const char *argv[] = {env_or_fail("MXC_BIN"), "verify", fixture("bf16"), fixture("mxfp4"), "--json", path,
+                          "--quiet", NULL};
+    run_result r;
+    if (run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r) != 0 || r.status != 0)
+        fail_msg("verify --json did not pass: %s", r.err);
+    run_result_free(&r);
+    return path;
+}
+
+/* A saved report: the weight map flat, sorted by rel_l2, shows the
+ * quantized tensors first in expected-stats.json's order, with its numbers. */
+static void test_report_sort_by_error(void **state)
+{
+    const char *report = make_report(*state);
+    run_result r;
+    assert_int_equal(tui_run(&r, "t s s", fixture("mxfp4"), "--report", report, "--size", "120x40", NULL), 0);
+    const char *s = final_screen(&r);
+    assert_contains(line_with(s, "mxfp4-check"), "PASS 0E 1W");
+    const char *prev = NULL;
+    const char *order[SEEDCONV_QUANTIZED];
+    double rel[SEEDCONV_QUANTIZED];
+    int n = 0;
+    for (int i = 0; i < SEEDCONV_TENSORS; i++)
+        if (strcmp(seedconv_mxfp4[i].dtype, "MXFP4") == 0) {
+            order[n] = seedconv_mxfp4[i].name;
+            rel[n++] = expected_stat(seedconv_mxfp4[i].name, "rel_l2");
+        }
+    for (int k = 0; k < n; k++) { /* the k-th largest must come k-th */
+        int best = k;
+        for (int j = k + 1; j < n; j++)
+            if (rel[j] > rel[best])
+                best = j;
+        const char *tn = order[best];
+        double tv = rel[best];
+        order[best] = order[k];
+        rel[best] = rel[k];
+        order[k] = tn;
+        rel[k] = tv;
+        char name[128];
+        snprintf(name, sizeof name, " %s ", order[k]);
+        const char *at = strstr(s, name);
+        if (!at || (prev && at < prev))
+            fail_msg("%s is not listed in order of rel_l2:\n%s", order[k], s);
+        assert_contains(line_with(s, name), stat_text(rel[k]));
+        prev = at;
+    }
+    run_result_free(&r);
+}
+
+static void test_report_unreadable(void **state)
+{
+    char path[RUN_PATH_MAX];
+    assert_int_equal(run_join(path, sizeof path, *state, "bad.json"), 0);
+    assert_int_equal(run_write_file(path, "{\"schema\": \"mxfp4-check/verify/1\"}"), 0);
+    run_result r;
+    assert_int_equal(tui_run(&r, "", fixture("mxfp4"), "--report", path, NULL), 2);
+    assert_contains(r.err, "--report");
+    assert_contains(r.err, "bad.json");
+    assert_ptr_equal(strchr(r.err, '\n'), r.err + r.err_len - 1);
+    run_result_free(&r);
+}
+
 static void test_compare_on_request(void **state)
 {
     (void)state;
@@ -800,17 +867,14 @@ static void test_tmux_open_navigate_search_quit(void **state)
 
 static void test_tmux_sort_by_error(void **state)
 {
-    (void)state;
     SKIP_WITHOUT_TMUX();
     tmux_session t;
-    char args[2 * RUN_PATH_MAX];
-    snprintf(args, sizeof args, "'%s' '%s'", fixture("bf16"), fixture("mxfp4"));
+    char args[3 * RUN_PATH_MAX];
+    snprintf(args, sizeof args, "'%s' --report '%s'", fixture("mxfp4"), make_report(*state));
     tmux_start(&t, 120, 40, "", args);
-    free(tmux_wait_for(&t, "[2 Weight map]", false));
-    tmux_keys(&t, "v", NULL);
-    free(tmux_wait_for(&t, "verify: PASS", false));
-    tmux_keys(&t, "2", "t");
-    tmux_keys(&t, "s", "s");
+    free(tmux_wait_for(&t, "PASS 0E 1W", false));
+    tmux_keys(&t, "t", "s");
+    tmux_keys(&t, "s", NULL);
     char *s = tmux_wait_for(&t, "sort rel_l2", false);
     const char *gate = strstr(s, " " GATE_UP " "), *down = strstr(s, " " DOWN_PROJ " ");
     assert_non_null(gate);
@@ -926,6 +990,8 @@ int main(void)
         cmocka_unit_test(test_filter_quantized_flat),
         cmocka_unit_test(test_verify_then_sort_by_error),
         cmocka_unit_test_setup_teardown(test_failing_marks, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_sort_by_error, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_report_unreadable, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_compare_on_request),
         cmocka_unit_test(test_compare_without_src),
         cmocka_unit_test(test_policy_view),
@@ -938,7 +1004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_escaped_names, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_usage_and_input_errors),
         cmocka_unit_test(test_tmux_open_navigate_search_quit),
-        cmocka_unit_test(test_tmux_sort_by_error),
+        cmocka_unit_test_setup_teardown(test_tmux_sort_by_error, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_tmux_resize),
         cmocka_unit_test(test_tmux_no_color),
         cmocka_unit_test(test_tmux_sigint_restores),

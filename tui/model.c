@@ -17,6 +17,7 @@
 #include "finding.h"
 #include "pattern.h"
 #include "policy.h"
+#include "report_read.h"
 #include "rules.h"
 #include "text.h"
 #include "util.h"
@@ -182,11 +183,14 @@ static void set_report(tui_model *m, verify_result *r, const char *origin)
 
 static int load_report(tui_model *m, const char *path, char *err, size_t errlen)
 {
-    (void)m;
-    char shown[256];
-    snprintf(err, errlen, "report '%s': reading saved reports needs report_read (not merged yet)",
-             text_escape(path, shown, sizeof shown));
-    return -1;
+    char shown[256], why[1024];
+    verify_result *r = NULL;
+    if (report_read(path, text_escape(path, shown, sizeof shown), &r, why, sizeof why) < 0) {
+        snprintf(err, errlen, "--report %s", why);
+        return -1;
+    }
+    set_report(m, r, path);
+    return 0;
 }
 
 int model_open(const model_opts *o, tui_model **out, char *err, size_t errlen)
