@@ -501,6 +501,30 @@ static void test_report_unreadable(void **state)
     run_result_free(&r);
 }
 
+/* x stops a verify between slabs: no report replaces the (absent) one. The
+ * checkpoint is large in count (bench/gen_scale.py), so the verify runs long
+ * enough to be stopped; were x ignored, it would finish and show PASS. */
+static void test_verify_cancel(void **state)
+{
+    char gen[RUN_PATH_MAX], out[RUN_PATH_MAX], src[RUN_PATH_MAX], dst[RUN_PATH_MAX];
+    snprintf(gen, sizeof gen, "%s/bench/gen_scale.py", env_or_fail("MXC_SRCDIR"));
+    assert_int_equal(run_join(out, sizeof out, *state, "scale"), 0);
+    const char *argv[] = {"python3", gen, "index", out, "100000", NULL};
+    run_result g;
+    if (run_cmd(argv, 120, &g) != 0 || g.status != 0)
+        fail_msg("gen_scale.py failed: %s", g.err);
+    run_result_free(&g);
+    assert_int_equal(run_join(src, sizeof src, out, "src"), 0);
+    assert_int_equal(run_join(dst, sizeof dst, out, "dst"), 0);
+    run_result r;
+    assert_int_equal(tui_run(&r, "v x :wait", src, dst, NULL), 0);
+    const char *s = final_screen(&r);
+    assert_contains(s, "No report loaded");
+    assert_not_contains(s, "PASS");
+    assert_not_contains(s, "FAIL");
+    run_result_free(&r);
+}
+
 static void test_compare_on_request(void **state)
 {
     (void)state;
@@ -992,6 +1016,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_marks, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_report_sort_by_error, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_report_unreadable, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_verify_cancel, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_compare_on_request),
         cmocka_unit_test(test_compare_without_src),
         cmocka_unit_test(test_policy_view),

@@ -514,8 +514,13 @@ static void run_verify(tui_model *m, const char *only, outcome *oc)
     verify_opts o = {.src = m->src_path, .dst = m->dst_path, .backend = "auto", .only = only,
                      .policy = p, .today = today, .on_progress = on_progress, .progress_ctx = m,
                      .cancel = &m->cancel};
-    if (verify_run(&o, &oc->result, err, sizeof err) < 0)
+    if (verify_run(&o, &oc->result, err, sizeof err) < 0) {
+        /* a stopped run's result holds only the error: the message says it,
+         * and the report shown before stays */
+        verify_result_free(oc->result);
+        oc->result = NULL;
         snprintf(oc->message, sizeof oc->message, "verify: %s", err);
+    }
     policy_free(p);
 }
 
