@@ -614,8 +614,16 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
         pthread_mutex_lock(&e.mu);
         sl->full = false;
         pthread_cond_broadcast(&e.cv);
+        uint64_t done = e.bytes_read;
         pthread_mutex_unlock(&e.mu);
         show_progress(&e, false);
+        if (o->on_progress)
+            o->on_progress(o->progress_ctx, done, e.bytes_total);
+        if (o->cancel && atomic_load(o->cancel)) {
+            snprintf(compute_err, sizeof compute_err, "cancelled");
+            rc = -1;
+            break;
+        }
     }
     pthread_mutex_lock(&e.mu);
     e.stop = true;

@@ -769,7 +769,9 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (planned < 0)
         return -1;
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
-                      .progress = c->o->progress, .done = collect, .done_ctx = c};
+                      .progress = c->o->progress, .done = collect, .done_ctx = c,
+                      .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
+                      .cancel = c->o->cancel};
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
     /* the findings a diagnosis adds are on its own tensor: links built before

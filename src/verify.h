@@ -5,11 +5,16 @@
 #ifndef MXC_VERIFY_H
 #define MXC_VERIFY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "result.h"
+
+/* Progress of the comparison pass, for a caller that draws its own (the
+ * TUI): tensor bytes read so far and in all, called on the verifying thread. */
+typedef void (*verify_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 typedef struct {
     const char *src, *dst;
@@ -20,6 +25,10 @@ typedef struct {
     struct policy *policy;    /* the rules (policy.h; NULL: the built-in default);
                                  the run marks what matched */
     const char *today;        /* "YYYY-MM-DD" (UTC) for waiver expiry */
+    verify_progress_fn on_progress; /* may be NULL */
+    void *progress_ctx;
+    const atomic_int *cancel; /* may be NULL; set from another thread, the run stops
+                                 after the slab at hand: -1, err "cancelled" */
     bool sha256;              /* hash every file of SRC and DST into the manifest */
     char *const *argv;        /* the subcommand's arguments ("verify", SRC, ...) for the
                                  report's tool.argv, which begins "mxfp4-check" (may be NULL) */
