@@ -405,6 +405,48 @@ static void test_large_result_small_page(void **state)
     verify_result_free(r);
 }
 
+/* GPT-OSS-20B's 411 source tensors (24 layers of 17, embed, norm, lm_head;
+ * the 13.1 GB BF16 pair, 459 tensors in DST with blocks and scales): 48
+ * quantized experts, 2 families of 24 bars. The page's size depends on the
+ * names and counts only, not on the bytes. */
+static void test_gpt_oss_20b_page(void **state)
+{
+    (void)state;
+    static const char *const kept[] = {
+        "input_layernorm.weight", "post_attention_layernorm.weight", "self_attn.q_proj.weight",
+        "self_attn.q_proj.bias", "self_attn.k_proj.weight", "self_attn.k_proj.bias", "self_attn.v_proj.weight",
+        "self_attn.v_proj.bias", "self_attn.o_proj.weight", "self_attn.o_proj.bias", "self_attn.sinks",
+        "mlp.router.weight", "mlp.router.bias", "mlp.experts.gate_up_proj_bias", "mlp.experts.down_proj_bias"};
+    verify_result *r = new_result();
+    char name[128];
+    for (int l = 0; l < 24; l++) {
+        for (size_t k = 0; k < sizeof kept / sizeof *kept; k++) {
+            snprintf(name, sizeof name, "model.layers.%d.%s", l, kept[k]);
+            add_tensor(r, name, VT_KEPT);
+        }
+        snprintf(name, sizeof name, "model.layers.%d.mlp.experts.gate_up_proj", l);
+        set_stats(add_tensor(r, name, VT_QUANTIZED), 0.12, 1.0, VT_PASS);
+        snprintf(name, sizeof name, "model.layers.%d.mlp.experts.down_proj", l);
+        set_stats(add_tensor(r, name, VT_QUANTIZED), 0.12, 1.0, VT_PASS);
+    }
+    add_tensor(r, "model.embed_tokens.weight", VT_KEPT);
+    add_tensor(r, "model.norm.weight", VT_KEPT);
+    add_tensor(r, "lm_head.weight", VT_KEPT);
+    qsort(r->tensors, r->tensor_count, sizeof *r->tensors, cmp_tensor_name);
+    assert_int_equal(r->tensor_count, 411);
+    size_t len;
+    char *text = page_of(r, &len);
+    print_message("page of GPT-OSS-20B's %zu tensors: %zu bytes\n", r->tensor_count, len);
+    assert_true(len < PAGE_LIMIT / 20);
+    bar bars[64];
+    assert_int_equal(bars_of(text, bars, 64), 48);
+    assert_string_equal(bars[0].tensor, "model.layers.0.mlp.experts.down_proj");
+    assert_string_equal(bars[23].tensor, "model.layers.23.mlp.experts.down_proj");
+    assert_string_equal(bars[24].tensor, "model.layers.0.mlp.experts.gate_up_proj");
+    free(text);
+    verify_result_free(r);
+}
+
 /* ---- the real binary on the fixture, and a browser --------------------------- */
 
 typedef struct {
@@ -580,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_hand_tables),
         cmocka_unit_test(test_hand_partial),
         cmocka_unit_test(test_large_result_small_page),
+        cmocka_unit_test(test_gpt_oss_20b_page),
         cmocka_unit_test_setup_teardown(test_fixture_page, html_setup, run_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_fixture_same_file, html_setup, run_tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_browser_renders, html_setup, run_tmpdir_teardown),
