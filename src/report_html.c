@@ -216,8 +216,9 @@ static int item_cmp(const void *x, const void *y)
     int c = strcmp(a->family, b->family);
     if (c)
         return c;
-    c = natural_cmp(a->t->name, b->t->name);
-    return c ? c : strcmp(a->t->name, b->t->name);
+    const char *na = or_empty(a->t->name), *nb = or_empty(b->t->name);
+    c = natural_cmp(na, nb);
+    return c ? c : strcmp(na, nb);
 }
 
 /* The quantized tensors, sorted by family, then layer. */
