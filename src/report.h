@@ -1,8 +1,8 @@
 /* report.h - what `verify` tells people and machines: the JSON report
  * (SPEC §3, schema "mxfp4-check/verify/1"), JUnit XML for CI, a Markdown
- * summary for CI step summaries and merge requests, and the summary for a
- * terminal; one file per format (report_json.c, report_junit.c,
- * report_markdown.c, report_human.c), report_file.c for where they go.
+ * summary for CI step summaries and merge requests, an HTML page, and the
+ * summary for a terminal; one file per format (report_json.c, report_junit.c,
+ * report_markdown.c, report_html.c, report_human.c), report_file.c for where they go.
  *
  * The writers read the data-only result (result.h), nothing of the
  * pipeline: verify, `report` (a saved JSON report read back) and `merge`
@@ -30,7 +30,7 @@
 
 /* The report files a command can write: one table (report_file.c) of the
  * option that asks for each and its writer. */
-typedef enum { REPORT_JSON, REPORT_JUNIT, REPORT_MARKDOWN, REPORT_FORMAT_COUNT } report_format;
+typedef enum { REPORT_JSON, REPORT_JUNIT, REPORT_MARKDOWN, REPORT_HTML, REPORT_FORMAT_COUNT } report_format;
 
 /* "--json", "--junit", ... */
 const char *report_format_option(report_format f);
@@ -63,6 +63,14 @@ void report_targets_close(report_targets *t);
 int report_emit_json(FILE *out, const verify_result *r);
 int report_emit_junit(FILE *out, const verify_result *r);
 int report_emit_markdown(FILE *out, const verify_result *r);
+/* One self-contained page (SPEC §9; report_html.c): no script, no network;
+ * summary, worst tensors, per-family charts across layers (one SVG rect of
+ * class "bar" per quantized tensor, data-tensor its name, data-count 1; past
+ * HTML_CHART_BARS tensors in a chart, a bar stands for consecutive tensors and
+ * data-count says how many), scale-exponent histograms, coverage, findings
+ * with their rules, waivers, provenance. Bounded in size by the number of
+ * families charted and bars per chart, not by the tensor count. */
+int report_emit_html(FILE *out, const verify_result *r);
 
 /* The report as a cJSON tree (caller frees with cJSON_Delete): the keys of
  * SPEC §3, plus "matched_loader" per pattern, "cause" (and "k" for

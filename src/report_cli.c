@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: mxfp4-check report REPORT.json [--json FILE|-] [--junit FILE]\n"
-    "                          [--markdown FILE] [--quiet]\n"
+    "                          [--html FILE] [--markdown FILE] [--quiet]\n"
     "\n"
     "Render a JSON report that verify (or merge) wrote: the summary for people on\n"
     "stdout, and each report file asked for, from the saved report alone (no\n"
@@ -21,6 +21,7 @@ static const char usage[] =
     "\n"
     "  --json FILE      the report again (normalised); - for stdout\n"
     "  --junit FILE     JUnit XML for CI systems\n"
+    "  --html FILE      one self-contained HTML page with charts\n"
     "  --markdown FILE  a short Markdown summary\n"
     "  --quiet          no summary on stdout; errors and the RESULT line on stderr\n"
     "  -h, --help       this help\n"
@@ -33,6 +34,7 @@ int report_main(int argc, char **argv)
     static const struct option longopts[] = {
         {"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
         {"markdown", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
+        {"html", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     report_targets out = {0};
@@ -44,6 +46,7 @@ int report_main(int argc, char **argv)
         case 'j': out.path[REPORT_JSON] = optarg; break;
         case 'J': out.path[REPORT_JUNIT] = optarg; break;
         case 'm': out.path[REPORT_MARKDOWN] = optarg; break;
+        case 'T': out.path[REPORT_HTML] = optarg; break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); return EXIT_PASS;
         default: return EXIT_INPUT;

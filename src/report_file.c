@@ -118,6 +118,7 @@ static const struct {
     [REPORT_JSON] = {"--json", report_emit_json},
     [REPORT_JUNIT] = {"--junit", report_emit_junit},
     [REPORT_MARKDOWN] = {"--markdown", report_emit_markdown},
+    [REPORT_HTML] = {"--html", report_emit_html},
 };
 
 const char *report_format_option(report_format f)

@@ -21,8 +21,9 @@
 static const char usage[] =
     "usage: mxfp4-check verify SRC DST [--rules FILE]... [--strict]\n"
     "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
-    "                          [--junit FILE] [--markdown FILE] [--sha256]\n"
-    "                          [--only GLOB] [--threads N] [--quiet] [--no-progress]\n"
+    "                          [--junit FILE] [--markdown FILE] [--html FILE]\n"
+    "                          [--sha256] [--only GLOB] [--threads N] [--quiet]\n"
+    "                          [--no-progress]\n"
     "\n"
     "Prove that DST (MXFP4) is a faithful conversion of SRC (BF16): structure,\n"
     "coverage of modules_to_not_convert, numerics of every quantized tensor against\n"
@@ -37,6 +38,9 @@ static const char usage[] =
     "  --json FILE     the JSON report (schema mxfp4-check/verify/1); - for stdout\n"
     "  --junit FILE    a JUnit XML report for CI systems\n"
     "  --markdown FILE a short Markdown summary (CI step summaries, merge requests)\n"
+    "  --html FILE     one self-contained HTML page (no script, no network): charts\n"
+    "                  per tensor family across layers, scale histograms, coverage,\n"
+    "                  findings with their rules, waivers, provenance\n"
     "  --sha256        size and SHA-256 of every file of SRC and DST in the JSON\n"
     "                  manifest (without it: names and sizes only)\n"
     "  --only GLOB     only source tensors whose name matches GLOB (shell glob)\n"
@@ -103,6 +107,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
         {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
         {"markdown", required_argument, NULL, 'm'}, {"sha256", no_argument, NULL, 'H'},
+        {"html", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     bool progress = true;
@@ -114,6 +119,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 'j': o->out.path[REPORT_JSON] = optarg; break;
         case 'J': o->out.path[REPORT_JUNIT] = optarg; break;
         case 'm': o->out.path[REPORT_MARKDOWN] = optarg; break;
+        case 'T': o->out.path[REPORT_HTML] = optarg; break;
         case 'H': o->v.sha256 = true; break;
         case 'o': o->v.only = optarg; break;
         case 'q': o->quiet = true; break;

@@ -371,7 +371,7 @@ static void test_usage_errors_are_one_line(void **state)
         {{"verify", "--bogus", NULL}, "mxfp4-check verify: unknown option '--bogus' (try 'mxfp4-check verify --help')\n"},
         {{"verify", "a", NULL}, "mxfp4-check verify: expected SRC and DST (try 'mxfp4-check verify --help')\n"},
         {{"report", NULL}, "mxfp4-check report: expected one REPORT.json (try 'mxfp4-check report --help')\n"},
-        {{"report", "--html", NULL}, "mxfp4-check report: unknown option '--html' (try 'mxfp4-check report --help')\n"},
+        {{"report", "--pdf", NULL}, "mxfp4-check report: unknown option '--pdf' (try 'mxfp4-check report --help')\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_result r;
@@ -423,23 +423,25 @@ static void test_markdown_summary(void **state)
 
 static void check_round_trip(const char *dst, const char *const *extra, int status, const char *tag)
 {
-    char json[RUN_PATH_MAX], xml[RUN_PATH_MAX], md[RUN_PATH_MAX], json2[RUN_PATH_MAX], xml2[RUN_PATH_MAX],
-        md2[RUN_PATH_MAX];
-    char *const outs[6] = {json, xml, md, json2, xml2, md2};
-    const char *const ext[6] = {".json", ".xml", ".md", "-again.json", "-again.xml", "-again.md"};
-    for (int i = 0; i < 6; i++) {
+    char json[RUN_PATH_MAX], xml[RUN_PATH_MAX], md[RUN_PATH_MAX], html[RUN_PATH_MAX], json2[RUN_PATH_MAX],
+        xml2[RUN_PATH_MAX], md2[RUN_PATH_MAX], html2[RUN_PATH_MAX];
+    char *const outs[8] = {json, xml, md, html, json2, xml2, md2, html2};
+    const char *const ext[8] = {".json", ".xml", ".md", ".html", "-again.json", "-again.xml", "-again.md",
+                                "-again.html"};
+    for (int i = 0; i < 8; i++) {
         char name[128];
         snprintf(name, sizeof name, "%s%s", tag, ext[i]);
         snprintf(outs[i], RUN_PATH_MAX, "%s", in_tmp(name));
     }
     const char *argv[MAX_ARGS + 2] = {env_or_fail("MXC_BIN"), "verify", P.src, dst, "--json", json, "--junit",
-                                      xml, "--markdown", md, "--no-progress"};
-    int n = 11;
+                                      xml, "--markdown", md, "--html", html, "--no-progress"};
+    int n = 13;
     for (; extra && *extra; extra++)
         argv[n++] = *extra;
     run_result r, again;
     assert_int_equal(run_list(&r, argv), status);
-    assert_int_equal(mxc(&again, "report", json, "--json", json2, "--junit", xml2, "--markdown", md2, NULL),
+    assert_int_equal(mxc(&again, "report", json, "--json", json2, "--junit", xml2, "--markdown", md2, "--html",
+                         html2, NULL),
                      status);
     /* the summary again, all but the line with the run's time */
     const char *a = strstr(r.out, "\n\n"), *b = strstr(again.out, "\n\n");
@@ -447,8 +449,8 @@ static void check_round_trip(const char *dst, const char *const *extra, int stat
     assert_string_equal(a, b);
     run_result_free(&r);
     run_result_free(&again);
-    const char *pairs[3][2] = {{json, json2}, {xml, xml2}, {md, md2}};
-    for (int i = 0; i < 3; i++) {
+    const char *pairs[4][2] = {{json, json2}, {xml, xml2}, {md, md2}, {html, html2}};
+    for (int i = 0; i < 4; i++) {
         char *x = slurp(pairs[i][0]), *y = slurp(pairs[i][1]);
         if (strcmp(x, y) != 0)
             fail_msg("%s and %s differ", pairs[i][0], pairs[i][1]);
