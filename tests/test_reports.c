@@ -439,7 +439,8 @@ static void check_round_trip(const char *dst, const char *const *extra, int stat
     for (; extra && *extra; extra++)
         argv[n++] = *extra;
     run_result r, again;
-    assert_int_equal(run_list(&r, argv), status);
+    if (run_list(&r, argv) != status)
+        fail_msg("verify exits %d, not %d:\n%s", r.status, status, r.err);
     assert_int_equal(mxc(&again, "report", json, "--json", json2, "--junit", xml2, "--markdown", md2, "--html",
                          html2, NULL),
                      status);
@@ -464,7 +465,8 @@ static void test_report_renders_again(void **state)
     (void)state;
     check_round_trip(P.dst, NULL, 0, "pass");
     /* a failing run with a diagnosis, limits, a rule file and a waiver */
-    const char *rules = in_tmp("waive.yaml");
+    char rules[RUN_PATH_MAX]; /* a copy: in_tmp's buffers are reused */
+    snprintf(rules, sizeof rules, "%s", in_tmp("waive.yaml"));
     assert_int_equal(run_write_file(rules, "version: 1\n"
                                            "rules:\n"
                                            "  - id: layer1-experts\n"
