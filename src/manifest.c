@@ -23,44 +23,77 @@ static char *join(const char *dir, const char *name)
     return xasprintf("%s/%s", dir, name);
 }
 
-/* Regular files at the top level of dir. */
-static int list_dir(const char *dir, result_file **out, size_t *count, char *why, size_t whylen)
+#define MANIFEST_MAX_DEPTH 8      /* original/, metal/ and the like; no deeper tree is a checkpoint's */
+#define MANIFEST_MAX_FILES 100000 /* a bound on the listing, whatever the directory holds */
+
+typedef struct {
+    result_file *files;
+    size_t n, cap;
+} listing;
+
+/* The regular files under dir/rel (rel "" for the top), recursing into real
+ * subdirectories - not into links to directories, which could loop or leave
+ * the checkpoint - with names relative to the checkpoint directory. */
+static int list_tree(const char *dir, const char *rel, int depth, listing *out, char *why, size_t whylen)
 {
-    DIR *d = opendir(dir);
+    char *here = rel[0] ? xasprintf("%s/%s", dir, rel) : xstrdup(dir);
+    DIR *d = opendir(here);
     if (!d) {
-        snprintf(why, whylen, "cannot list the directory: %s", strerror(errno));
+        snprintf(why, whylen, "cannot list %s%s: %s", rel[0] ? rel : "the directory", rel[0] ? "/" : "",
+                 strerror(errno));
+        free(here);
         return -1;
     }
-    result_file *files = NULL;
-    size_t n = 0, cap = 0;
+    int rc = 0;
     struct dirent *e;
     errno = 0;
-    while ((e = readdir(d)) != NULL) {
+    while (rc == 0 && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        char *full = join(dir, e->d_name);
-        struct stat st;
-        bool regular = stat(full, &st) == 0 && S_ISREG(st.st_mode);
+        char *full = join(here, e->d_name);
+        char *name = rel[0] ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+        struct stat st, lst;
+        bool ok = stat(full, &st) == 0, link = lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode);
+        if (ok && S_ISREG(st.st_mode)) {
+            if (out->n == MANIFEST_MAX_FILES) {
+                snprintf(why, whylen, "holds more than %d files", MANIFEST_MAX_FILES);
+                rc = -1;
+            } else {
+                xgrow(&out->files, &out->cap, out->n + 1, sizeof *out->files);
+                out->files[out->n++] = (result_file){.file = name, .bytes = (uint64_t)st.st_size};
+                name = NULL;
+            }
+        } else if (ok && S_ISDIR(st.st_mode) && !link && depth < MANIFEST_MAX_DEPTH) {
+            rc = list_tree(dir, name, depth + 1, out, why, whylen);
+        }
         free(full);
-        if (!regular)
-            continue;
-        xgrow(&files, &cap, n + 1, sizeof *files);
-        files[n++] = (result_file){.file = xstrdup(e->d_name), .bytes = (uint64_t)st.st_size};
+        free(name);
         errno = 0;
     }
     int e_read = errno;
     closedir(d);
-    if (e_read != 0) {
-        for (size_t i = 0; i < n; i++)
-            free(files[i].file);
-        free(files);
+    free(here);
+    if (rc == 0 && e_read != 0) {
         snprintf(why, whylen, "cannot list the directory: %s", strerror(e_read));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Every regular file of the checkpoint directory, sorted by name. */
+static int list_dir(const char *dir, result_file **out, size_t *count, char *why, size_t whylen)
+{
+    listing l = {0};
+    if (list_tree(dir, "", 0, &l, why, whylen) < 0) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.files[i].file);
+        free(l.files);
         return -1;
     }
-    if (n > 1)
-        qsort(files, n, sizeof *files, by_name);
-    *out = files;
-    *count = n;
+    if (l.n > 1)
+        qsort(l.files, l.n, sizeof *l.files, by_name);
+    *out = l.files;
+    *count = l.n;
     return 0;
 }
 
@@ -83,6 +116,12 @@ static int hash_one(const char *dir, result_file *f, char *why, size_t whylen)
         return -1;
     }
     int rc = sha256_fd_hex(fd, f->bytes, f->sha256, why, whylen);
+    if (rc == 0 && (fstat(fd, &st) < 0 || (uint64_t)st.st_size != f->bytes)) {
+        /* the digest is of the first f->bytes only: not a digest of the file */
+        snprintf(why, whylen, "changed size while being read (%llu bytes, then %llu)",
+                 (unsigned long long)f->bytes, (unsigned long long)st.st_size);
+        rc = -1;
+    }
     close(fd);
     f->hashed = rc == 0;
     return rc;

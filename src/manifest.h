@@ -1,9 +1,12 @@
 /* manifest.h - the files a checkpoint consists of, with their sizes and, on
  * request, their SHA-256: what a report certifies (SPEC §3 "manifest").
  *
- * A checkpoint directory's files are its regular files at the top level
- * (links followed, as in the Hugging Face cache); a checkpoint given as one
- * .safetensors file is that file. */
+ * A checkpoint directory's files are its regular files, in its real
+ * subdirectories too (original/, metal/ of a Hugging Face repository: names
+ * like "original/model.safetensors"); links to files are followed, as in the
+ * Hugging Face cache, links to directories are not; FIFOs, devices and
+ * sockets are no files of a checkpoint and are left out. A checkpoint given
+ * as one .safetensors file is that file. */
 #ifndef MXC_MANIFEST_H
 #define MXC_MANIFEST_H
 

@@ -52,6 +52,8 @@ int report_write(report_format f, const verify_result *r, const char *path, char
 typedef struct {
     const char *path[REPORT_FORMAT_COUNT];
     outfile *file[REPORT_FORMAT_COUNT];
+    const char *const *inputs; /* files the command reads (saved reports): never written over */
+    size_t ninputs;
 } report_targets;
 
 int report_targets_open(report_targets *t, const char *src, const char *dst, const char *cmd);

@@ -26,8 +26,13 @@ static const char usage[] =
     "  --quiet          no summary on stdout; errors and the RESULT line on stderr\n"
     "  -h, --help       this help\n"
     "\n"
-    "Exit status: 0 the report passes, 1 it fails, 2 usage error, a report that\n"
-    "cannot be read, or a report file that cannot be written.\n";
+    "What it cannot know without the checkpoints: a report edited consistently (a\n"
+    "finding removed and every count fixed to match it) reads as valid. A report\n"
+    "certifies what verify saw; to re-check the checkpoints, run verify again.\n"
+    "\n"
+    "Exit status: the run's - 0 the report passes, 1 it fails, 2 the run stopped\n"
+    "(SRC or DST could not be read) - or 2 for a usage error, a report that cannot\n"
+    "be read, or a report file that cannot be written.\n";
 
 int report_main(int argc, char **argv)
 {
@@ -55,6 +60,8 @@ int report_main(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage_error("report", "expected one REPORT.json");
     const char *path = argv[optind];
+    out.inputs = (const char *const *)&argv[optind];
+    out.ninputs = 1;
     char err[1024];
     verify_result *r;
     if (report_read(path, path, &r, err, sizeof err) < 0) {
@@ -64,6 +71,7 @@ int report_main(int argc, char **argv)
     int rc = report_targets_open(&out, r->src, r->dst, "report") < 0 ? EXIT_INPUT
              : verify_passed(r)                                    ? EXIT_PASS
                                                                    : EXIT_POLICY;
+    int verdict = verify_result_stopped(r) ? EXIT_INPUT : rc; /* the status the run itself had */
     if (rc != EXIT_INPUT && report_targets_write(&out, r, "report") < 0)
         rc = EXIT_INPUT;
     if (rc != EXIT_INPUT) {
@@ -82,5 +90,5 @@ int report_main(int argc, char **argv)
     }
     report_targets_close(&out);
     verify_result_free(r);
-    return rc;
+    return rc == EXIT_INPUT ? rc : verdict;
 }

@@ -11,8 +11,7 @@ void report_scope_text(const verify_result *r, char *out, size_t len)
     char shown[REPORT_SHOWN], shown2[REPORT_SHOWN];
     if (r->scope.complete)
         snprintf(out, len, "%s", "");
-    else if (r->findings && findings_count(r->findings) && !r->tensor_count &&
-             strcmp(or_empty(findings_at(r->findings, 0)->id), FIND_INPUT_UNREADABLE) == 0)
+    else if (verify_result_stopped(r))
         snprintf(out, len, "partial: the run stopped, SRC or DST could not be read");
     else if (r->scope.shard && r->scope.only)
         snprintf(out, len, "partial: shard %s, --only '%s'", text_escape(r->scope.shard, shown, sizeof shown),

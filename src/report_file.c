@@ -178,6 +178,27 @@ static int refuse_same(const char *cmd, const report_targets *t, report_format a
     return -1;
 }
 
+/* A report that would replace a file the command is reading (`report in.json
+ * --html in.json` would destroy the evidence), however spelled. */
+static int refuse_input(const char *cmd, const report_targets *t, report_format f)
+{
+    for (size_t i = 0; i < t->ninputs; i++) {
+        outfile *in;
+        char err[REPORT_SHOWN * 2];
+        if (outfile_resolve(t->inputs[i], &in, err, sizeof err) < 0)
+            continue; /* not a file a report could replace */
+        bool same = outfile_same(in, t->file[f]);
+        outfile_close(in);
+        if (same) {
+            char x[REPORT_SHOWN], y[REPORT_SHOWN];
+            fprintf(stderr, "mxfp4-check %s: %s '%s' would write over '%s', which it reads\n", cmd,
+                    formats[f].option, text_escape(t->path[f], x, sizeof x), text_escape(t->inputs[i], y, sizeof y));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int report_targets_open(report_targets *t, const char *src, const char *dst, const char *cmd)
 {
     char err[REPORT_SHOWN * 4];
@@ -186,6 +207,8 @@ int report_targets_open(report_targets *t, const char *src, const char *dst, con
             fprintf(stderr, "mxfp4-check %s: %s\n", cmd, err);
             return -1;
         }
+        if (t->file[f] && refuse_input(cmd, t, (report_format)f) < 0)
+            return -1;
     }
     /* every path is compared before anything is opened, so a FIFO named
      * twice is not opened at all */

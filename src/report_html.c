@@ -575,7 +575,8 @@ static void scale_histogram(FILE *out, const html_item *it, size_t n)
             put_coord(out, w);
             fputs("\" height=\"", out);
             put_coord(out, h);
-            fprintf(out, "\"><title>2^%d: %llu blocks</title></rect>", b - 127, (unsigned long long)full[b]);
+            fprintf(out, "\"><title>2^%d: %llu block%s</title></rect>", b - 127, (unsigned long long)full[b],
+                    full[b] == 1 ? "" : "s");
             if ((b - lo) % every == 0) {
                 fputs("<text class=\"lbl\" x=\"", out);
                 put_coord(out, x + w / 2);
@@ -911,11 +912,19 @@ static const char html_style[] =
 
 int report_emit_html(FILE *out, const verify_result *r)
 {
+    char scope[REPORT_SHOWN + 64];
+    report_scope_text(r, scope, sizeof scope);
     fprintf(out,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
             "<meta name=\"viewport\" content=\"width=device-width\"/>"
-            "<title>mxfp4-check verify: %s</title><style>%s</style></head>\n<body>\n",
-            verify_passed(r) ? "PASS" : "FAIL", html_style);
+            "<title>mxfp4-check verify: %s",
+            verify_passed(r) ? "PASS" : "FAIL");
+    if (scope[0]) { /* a partial run says so in the tab's title too */
+        fputs(" (", out);
+        html_text(out, scope);
+        fputc(')', out);
+    }
+    fprintf(out, "</title><style>%s</style></head>\n<body>\n", html_style);
     html_summary(out, r);
     html_worst(out, r);
     html_families(out, r);

@@ -61,6 +61,8 @@ typedef struct {
     const verify_result *r;
     double seconds_per_byte;    /* the run's time shared out by the bytes of each tensor */
     verify_links *links;        /* which findings are on which tensor */
+    bool stopped;               /* the run stopped: the checks after the fault never ran */
+    size_t skipped;
     const finding **scratch;    /* one testcase's findings */
     FILE *body;
     size_t tests, failures;
@@ -116,8 +118,11 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
         others += !junit_failing(fs[i]);
     }
     fail = fail || first;
+    /* a check a stopped run never reached is not a pass */
+    bool skipped = j->stopped && !fail && !others && strcmp(name, FIND_INPUT_UNREADABLE) != 0;
     j->tests++;
     j->failures += fail;
+    j->skipped += skipped;
     if (!j->body)
         return; /* the counting pass */
     fprintf(j->body, "    <testcase classname=\"%s\" name=\"", classname);
@@ -126,6 +131,12 @@ static void junit_case(junit *j, const char *classname, const char *name, const 
     snprintf(time, sizeof time, "%.3f", isfinite(seconds) && seconds > 0 ? seconds : 0.0);
     dot_decimal(time);
     fprintf(j->body, "\" time=\"%s", time);
+    if (skipped) {
+        fputs("\">\n      <skipped message=\"the run stopped before this check: SRC or DST could not be read\"/>\n"
+              "    </testcase>\n",
+              j->body);
+        return;
+    }
     if (!fail && !others) {
         fputs("\"/>\n", j->body);
         return;
@@ -262,7 +273,9 @@ static void junit_properties(FILE *out, const verify_result *r)
         if (f->builtin)
             continue;
         fputs("      <property name=\"policy.file\" value=\"", out);
-        xml_put(out, f->path, true);
+        char *shown = text_escape_dup(f->path); /* a path from a command line: hidden characters shown */
+        xml_put(out, shown, true);
+        free(shown);
         fprintf(out, " sha256:%s\"/>\n", f->sha256);
     }
     junit_file_totals(out, "src", r->manifest.src, r->manifest.src_count);
@@ -275,7 +288,7 @@ static void junit_properties(FILE *out, const verify_result *r)
  * streams to the file instead of growing in memory. */
 int report_emit_junit(FILE *out, const verify_result *r)
 {
-    junit j = {.r = r};
+    junit j = {.r = r, .stopped = verify_result_stopped(r)};
     double secs = isfinite(r->seconds) && r->seconds > 0 ? r->seconds : 0.0, bytes = 0;
     for (size_t i = 0; i < r->tensor_count; i++)
         bytes += (double)(r->tensors[i].bytes_src + r->tensors[i].bytes_dst);
@@ -283,16 +296,23 @@ int report_emit_junit(FILE *out, const verify_result *r)
     j.links = verify_links_build(r);
     j.scratch = xmalloc(sizeof *j.scratch * (nfindings(r) + 1));
     junit_cases(&j);
-    size_t tests = j.tests, failures = j.failures;
-    char time[REPORT_NUM_TEXT];
+    size_t tests = j.tests, failures = j.failures, skipped = j.skipped;
+    char time[REPORT_NUM_TEXT], scope[REPORT_SHOWN + 64];
+    report_scope_text(r, scope, sizeof scope);
     snprintf(time, sizeof time, "%.3f", secs);
     dot_decimal(time);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-    fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%s\">\n", tests,
-            failures, time);
-    fprintf(out, "  <testsuite name=\"mxfp4-check verify\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-                 "skipped=\"0\" time=\"%s\">\n",
-            tests, failures, time);
+    fprintf(out, "<testsuites tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%s\">\n",
+            tests, failures, skipped, time);
+    /* a partial run says so where CI panels show it: in the suite's name */
+    fputs("  <testsuite name=\"mxfp4-check verify", out);
+    if (scope[0]) {
+        fputs(" (", out);
+        xml_put(out, scope, true);
+        fputc(')', out);
+    }
+    fprintf(out, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%s\">\n", tests, failures,
+            skipped, time);
     junit_properties(out, r);
     j.body = out;
     junit_cases(&j);

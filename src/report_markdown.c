@@ -18,15 +18,27 @@
  * first (controls, invalid UTF-8), then every ASCII punctuation character
  * that Markdown or an HTML renderer could read as syntax backslash-escaped
  * (a name cannot open a link, end a table cell or start a tag). */
-static void md_put(FILE *out, const char *s)
+static void md_put_shown(FILE *out, const char *shown)
 {
-    char *shown = text_escape_dup(or_empty(s));
     for (const char *p = shown; *p; p++) {
         if (strchr("\\`*_{}[]()<>#+!|~&\"'$%^=;?@", *p))
             fputc('\\', out);
         fputc(*p, out);
     }
+}
+
+static void md_put(FILE *out, const char *s)
+{
+    char *shown = text_escape_dup(or_empty(s));
+    md_put_shown(out, shown);
     free(shown);
+}
+
+/* A finding's message or a waiver's reason: escaped by whoever made it
+ * (report_read refuses one that is not), so only Markdown's syntax is. */
+static void md_put_message(FILE *out, const char *s)
+{
+    md_put_shown(out, or_empty(s));
 }
 
 static void md_heading(FILE *out, const verify_result *r)
@@ -126,7 +138,7 @@ static void md_findings(FILE *out, const verify_result *r)
             fprintf(out, "- %s%s `", f->waived ? "waived " : "", severity_name(f->sev));
             fputs(or_empty(f->id), out); /* ids come from the finding table */
             fputs("` ", out);
-            md_put(out, f->message);
+            md_put_message(out, f->message);
             if (f->rule.file) {
                 fputs(" (", out);
                 if (f->rule.id) {
@@ -139,7 +151,7 @@ static void md_findings(FILE *out, const verify_result *r)
             }
             if (f->waived) {
                 fputs(", waived: ", out);
-                md_put(out, f->waiver_reason);
+                md_put_message(out, f->waiver_reason);
             }
             fputc('\n', out);
         }

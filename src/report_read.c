@@ -34,6 +34,7 @@ typedef struct {
     bool passed;             /* "result" said pass */
     uint64_t summary[6];     /* tensors, quantized, kept, errors, warnings, waived */
     finding_rule *status_rule; /* per tensor: what its status_rule said (file NULL: null) */
+    cJSON *coverage;         /* the coverage member, kept to check its lists against the findings */
     size_t tensors_cap, status_cap;
 } reader;
 
@@ -122,6 +123,27 @@ static int read_string(reader *rd, const cJSON *obj, const char *key, bool nulla
     return 0;
 }
 
+/* A string that the writers print as it is (messages, reasons, versions):
+ * our own writers escape what they put there, so a control or hidden
+ * character means the report was made elsewhere - and could repaint a
+ * terminal (a fake RESULT line). Refused. */
+static int read_text(reader *rd, const cJSON *obj, const char *key, bool nullable, char **out)
+{
+    if (read_string(rd, obj, key, nullable, out) < 0)
+        return -1;
+    if (*out && !text_displayable(*out))
+        return fail(rd, "\"%s\" holds control or hidden characters", key);
+    return 0;
+}
+
+static bool is_date(const char *s)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789-") != 10)
+        return false;
+    int month = (s[5] - '0') * 10 + (s[6] - '0'), day = (s[8] - '0') * 10 + (s[9] - '0');
+    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
 static int read_count_node(reader *rd, const cJSON *v, const char *key, uint64_t *out)
 {
     if (!cJSON_IsNumber(v) || !jsonread_integer(v, out))
@@ -208,13 +230,16 @@ static int read_tool(reader *rd, const cJSON *v)
 {
     static const char *const keys[] = {"version", "backend", "devices", "argv", "started"};
     result_tool *t = &rd->r->tool;
-    if (exact_members(rd, v, keys, 5) < 0 || read_string(rd, v, "version", false, &t->version) < 0 ||
+    if (exact_members(rd, v, keys, 5) < 0 || read_text(rd, v, "version", false, &t->version) < 0 ||
         read_string(rd, v, "backend", true, &t->backend) < 0 ||
         read_strings(rd, v, "devices", &t->devices, &t->device_count) < 0 ||
         read_strings(rd, v, "argv", &t->argv, &t->argc) < 0)
         return -1;
     if (t->backend && strcmp(t->backend, "cpu") != 0 && strcmp(t->backend, "cuda") != 0)
         return fail(rd, "\"backend\" is neither cpu nor cuda");
+    for (size_t i = 0; i < t->device_count; i++)
+        if (!text_displayable(t->devices[i]))
+            return fail(rd, "\"devices\" holds control or hidden characters");
     const cJSON *st = member(v, "started");
     if (cJSON_IsNull(st))
         return 0;
@@ -231,6 +256,8 @@ static int read_policy(reader *rd, const cJSON *v)
     verify_result *r = rd->r;
     if (exact_members(rd, v, keys, 2) < 0 || read_string(rd, v, "builtin", false, &r->builtin) < 0)
         return -1;
+    if (strcmp(r->builtin, "default") != 0 && strcmp(r->builtin, "strict") != 0 && strcmp(r->builtin, "gpt-oss") != 0)
+        return fail(rd, "\"builtin\" is not default, strict or gpt-oss");
     const cJSON *files = member(v, "files");
     if (!cJSON_IsArray(files))
         return fail(rd, "\"files\" is not an array");
@@ -371,6 +398,7 @@ static int read_coverage(reader *rd, const cJSON *v)
             if (!cJSON_IsString(c))
                 return fail(rd, "\"%s\" holds something other than names", keys[k]);
     }
+    rd->coverage = cJSON_Duplicate(v, true);
     return 0;
 }
 
@@ -399,11 +427,17 @@ static int read_waiver(reader *rd, const cJSON *v, finding *f)
     memset(&rule, 0, sizeof rule);
     int rc = exact_members(rd, v, keys, 3);
     if (rc == 0)
-        rc = read_string(rd, v, "reason", false, &reason);
+        rc = read_text(rd, v, "reason", false, &reason);
     if (rc == 0)
-        rc = read_string(rd, v, "expires", true, &expires);
+        rc = read_text(rd, v, "expires", true, &expires);
+    if (rc == 0 && expires && !is_date(expires))
+        rc = fail(rd, "\"expires\" is not a date YYYY-MM-DD");
+    if (rc == 0 && !reason[0])
+        rc = fail(rd, "a waiver without a reason");
     if (rc == 0)
         rc = read_rule(rd, member(v, "rule"), "rule", &rule);
+    if (rc == 0 && !rule.file) /* waivers live in rule files, always with their place */
+        rc = fail(rd, "a waiver without the rule file that grants it");
     if (rc == 0)
         finding_set_waiver(f, reason, expires, rule.id, rule.file, rule.line);
     finding_set_rule(&rule, NULL, NULL, 0);
@@ -447,7 +481,7 @@ static int read_finding(reader *rd, const cJSON *v)
     if (rc == 0)
         rc = read_string(rd, v, "file", true, &file);
     if (rc == 0)
-        rc = read_string(rd, v, "message", false, &message);
+        rc = read_text(rd, v, "message", false, &message);
     finding *f = NULL;
     if (rc == 0) {
         f = findings_add(rd->r->findings, id, sev, tensor, file, "%s", message);
@@ -460,8 +494,8 @@ static int read_finding(reader *rd, const cJSON *v)
     if (rc == 0)
         rc = read_waiver(rd, member(v, "waived"), f);
     if (rc == 0 && cause) {
-        if (!cJSON_IsString(cause))
-            rc = fail(rd, "\"cause\" is not a string");
+        if (!cJSON_IsString(cause) || !text_displayable(cause->valuestring))
+            rc = fail(rd, "\"cause\" is not a plain string");
         else
             f->cause = xstrdup(cause->valuestring);
     }
@@ -860,6 +894,136 @@ static bool same_rule(const finding_rule *a, const finding_rule *b)
            strcmp(a->id ? a->id : "", b->id ? b->id : "") == 0;
 }
 
+/* ---- what a report's own contents say -------------------------------------------- */
+
+/* The coverage lists are the findings of one id each, in order (as
+ * report_json.c derives them). */
+static int check_coverage_lists(reader *rd)
+{
+    static const struct {
+        const char *key, *id;
+    } lists[] = {
+        {"should_keep", FIND_SHOULD_KEEP}, {"should_quantize", FIND_SHOULD_QUANTIZE}, {"missing", FIND_MISSING},
+        {"extra", FIND_EXTRA},             {"stale_patterns", FIND_STALE_PATTERN},    {"view_mismatch", FIND_VIEW_MISMATCH},
+    };
+    const finding_list *fl = rd->r->findings;
+    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(rd->coverage, lists[k].key)->child;
+        for (size_t i = 0; i < findings_count(fl); i++) {
+            const finding *f = findings_at(fl, i);
+            if (!f->tensor || strcmp(f->id, lists[k].id) != 0)
+                continue;
+            if (!name || strcmp(name->valuestring, f->tensor) != 0)
+                return fail(rd, "coverage.%s does not list the %s findings", lists[k].key, lists[k].id);
+            name = name->next;
+        }
+        if (name)
+            return fail(rd, "coverage.%s lists a name no %s finding has", lists[k].key, lists[k].id);
+    }
+    return 0;
+}
+
+/* A run that stopped says so by exactly one input.unreadable error - never
+ * waived, never decided by a rule - and holds no tensors; a partial run
+ * that was not limited by --only or --shard is one that stopped. */
+static int check_stopped(reader *rd)
+{
+    const verify_result *r = rd->r;
+    size_t stops = 0;
+    for (size_t i = 0; i < findings_count(r->findings); i++) {
+        const finding *f = findings_at(r->findings, i);
+        if (strcmp(f->id, FIND_INPUT_UNREADABLE) != 0)
+            continue;
+        stops++;
+        if (f->sev != SEV_ERROR || f->waived || f->rule.file)
+            return fail(rd, "an input.unreadable finding that is not a plain error (no rule decides it)");
+    }
+    if (stops > 1 || (stops && (r->tensor_count || r->scope.complete)))
+        return fail(rd, "input.unreadable is the one finding of a run that stopped, which checked no tensor");
+    if (!stops && !r->scope.complete && !r->scope.only && !r->scope.shard)
+        return fail(rd, "\"scope\" is partial without --only, --shard or an input.unreadable finding");
+    /* the command line as given says what limited the run */
+    for (size_t i = 0; i < r->tool.argc && r->scope.complete; i++)
+        if (strncmp(r->tool.argv[i], "--only", 6) == 0 || strncmp(r->tool.argv[i], "--shard", 7) == 0)
+            return fail(rd, "\"scope\" is complete but tool.argv limits the run with --only or --shard");
+    return 0;
+}
+
+/* A waiver comes from one of the report's rule files and is void past its
+ * date (rules.waiver_expired instead). */
+static int check_waivers(reader *rd)
+{
+    const verify_result *r = rd->r;
+    char today[11] = "";
+    if (r->tool.started[0])
+        snprintf(today, sizeof today, "%.10s", r->tool.started);
+    for (size_t i = 0; i < findings_count(r->findings); i++) {
+        const finding *f = findings_at(r->findings, i);
+        if (!f->waived)
+            continue;
+        bool known = strncmp(f->waiver.file, "builtin:", 8) == 0 &&
+                     (strcmp(f->waiver.file + 8, "default") == 0 || strcmp(f->waiver.file + 8, "strict") == 0 ||
+                      strcmp(f->waiver.file + 8, "gpt-oss") == 0);
+        for (size_t k = 0; k < r->policy_file_count && !known; k++)
+            known = strcmp(r->policy_files[k].path, f->waiver.file) == 0;
+        snprintf(rd->where, sizeof rd->where, "findings[%zu].waived", i);
+        if (!known)
+            return fail(rd, "a waiver from a file that is not in policy.files");
+        if (f->waiver_expires && today[0] && strcmp(f->waiver_expires, today) < 0)
+            return fail(rd, "a waiver past its expiry date (%s) applied on %s", f->waiver_expires, today);
+    }
+    rd->where[0] = '\0';
+    return 0;
+}
+
+static bool in_range(double v, double lo, double hi)
+{
+    return isnan(v) || (v >= lo && v <= hi);
+}
+
+/* Statistics that no comparison gives, and - under the built-in policies,
+ * where numerics.threshold is never turned off - a statistic past the
+ * tensor's own limits without the numerics.threshold finding that says so. */
+static int check_stats(reader *rd, const verify_links *l)
+{
+    const verify_result *r = rd->r;
+    bool builtin_only = r->policy_file_count == 0;
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        const verify_tensor *t = &r->tensors[i];
+        const stats_result *s = &t->stats;
+        if (!t->compared)
+            continue;
+        snprintf(rd->where, sizeof rd->where, "tensors[%zu].stats", i);
+        if (!in_range(s->max_abs_err, 0, INFINITY) || !in_range(s->mean_abs_err, 0, INFINITY) ||
+            !in_range(s->rmse, 0, INFINITY) || !in_range(s->rel_l2, 0, INFINITY) ||
+            !in_range(s->cosine, -1.0 - 1e-9, 1.0 + 1e-9) || !in_range(s->equal_fraction, 0, 1) ||
+            (t->kind == VT_QUANTIZED &&
+             (!in_range(s->codes_identical, 0, 1) || !in_range(s->scales_identical, 0, 1) ||
+              !in_range(s->ref_rel_l2, 0, INFINITY) || !in_range(s->excess, 0, INFINITY))))
+            return fail(rd, "a statistic outside the values a comparison gives");
+        if (!builtin_only || t->kind != VT_QUANTIZED || t->limits == VERIFY_NO_LIMITS)
+            continue;
+        const verify_limit_set *set = &r->limit_sets[t->limits];
+        size_t n;
+        const size_t *on = verify_links_on(l, i, &n);
+        for (size_t k = 0; k < set->n; k++) {
+            policy_check pc;
+            policy_check_from_key(set->items[k].key, &pc);
+            if (!policy_violates(pc, policy_stat(s, pc), set->items[k].value))
+                continue;
+            const char *id = pc == PC_MAX_NONFINITE ? FIND_NONFINITE : FIND_THRESHOLD;
+            bool said = false;
+            for (size_t j = 0; j < n && !said; j++)
+                said = strcmp(findings_at(r->findings, on[j])->id, id) == 0;
+            if (!said)
+                return fail(rd, "%s is past the tensor's %s without a %s finding", set->items[k].stat,
+                            set->items[k].key, id);
+        }
+    }
+    rd->where[0] = '\0';
+    return 0;
+}
+
 /* A kept tensor is bit-identical when it was compared and no kept.modified
  * finding is on it; a quantized one when every element is equal. */
 static void set_identical(verify_result *r)
@@ -920,6 +1084,17 @@ static int check_consistent(reader *rd)
     free(said);
     rd->where[0] = '\0';
     if (rc == 0)
+        rc = check_coverage_lists(rd);
+    if (rc == 0)
+        rc = check_stopped(rd);
+    if (rc == 0)
+        rc = check_waivers(rd);
+    if (rc == 0) {
+        verify_links *l = verify_links_build(r);
+        rc = check_stats(rd, l);
+        verify_links_free(l);
+    }
+    if (rc == 0)
         set_identical(r);
     return rc;
 }
@@ -939,6 +1114,7 @@ int report_read_text(const char *text, size_t len, const char *display, verify_r
     for (size_t i = 0; i < rd.r->tensor_count && i < rd.status_cap; i++)
         finding_set_rule(&rd.status_rule[i], NULL, NULL, 0);
     free(rd.status_rule);
+    cJSON_Delete(rd.coverage);
     if (rc != 0) {
         verify_result_free(rd.r);
         return -1;

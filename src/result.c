@@ -201,3 +201,11 @@ void verify_result_set_statuses(verify_result *r)
     }
     verify_links_free(l);
 }
+
+bool verify_result_stopped(const verify_result *r)
+{
+    for (size_t i = 0; r->findings && i < findings_count(r->findings); i++)
+        if (strcmp(findings_at(r->findings, i)->id, FIND_INPUT_UNREADABLE) == 0)
+            return true;
+    return false;
+}

@@ -122,6 +122,10 @@ verify_result *verify_result_new(const char *src, const char *dst);
 
 void verify_result_free(verify_result *r); /* NULL is a no-op */
 
+/* True for the result of a run that stopped because SRC or DST could not be
+ * read (its input.unreadable finding): verify exited 2. */
+bool verify_result_stopped(const verify_result *r);
+
 /* "pass" when no unwaived finding has severity error. */
 bool verify_passed(const verify_result *r);
 

@@ -82,6 +82,21 @@ static uint32_t hidden_char(const unsigned char *p, size_t n)
     return hidden ? (uint32_t)cp : 0;
 }
 
+bool text_displayable(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        if (p[i] < 0x20 || p[i] == 0x7F)
+            return false;
+        size_t n = p[i] < 0x80 ? 1 : utf8_sequence_len(p + i, len - i);
+        if (n == 0 || hidden_char(p + i, n))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
 char *text_escape_n(const char *s, size_t len, char *out, size_t outlen)
 {
     static const char ellipsis[] = "...";

@@ -36,6 +36,11 @@ size_t text_utf8_valid_prefix(const char *s, size_t len);
  * per byte of input, plus the NUL. */
 char *text_escape_n(const char *s, size_t len, char *out, size_t outlen);
 
+/* True when s can reach a terminal as it is: valid UTF-8 without C0
+ * controls, DEL or hidden characters (what text_escape leaves alone, a
+ * backslash aside). Text that our own code escaped is displayable. */
+bool text_displayable(const char *s);
+
 /* text_escape_n for a NUL-terminated string. */
 char *text_escape(const char *s, char *out, size_t outlen);
 

@@ -830,6 +830,17 @@ static int refuse_swapped(const verify_opts *o, const ckpt *src, const ckpt *dst
     return -1;
 }
 
+/* The same checkpoint twice (however spelled) is no conversion to check. */
+static int refuse_same_side(const verify_opts *o, char *err, size_t errlen)
+{
+    struct stat a, b;
+    if (stat(o->src, &a) < 0 || stat(o->dst, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return 0;
+    char shown[SHOWN];
+    snprintf(err, errlen, "SRC and DST are the same checkpoint '%s'", text_escape(o->src, shown, sizeof shown));
+    return -1;
+}
+
 /* "2026-12-02T05:20:07Z" */
 static void utc_now(char out[24])
 {
@@ -909,8 +920,10 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     if (rc == 0) {
         r->tool.backend = xstrdup(backend_name(c.backend));
         r->tool.device_count = backend_devices(c.backend, &r->tool.devices);
-        rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
+        rc = refuse_same_side(o, err, errlen);
     }
+    if (rc == 0)
+        rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
     if (rc == 0)
         rc = open_side("DST", o->dst, &dst, r->findings, err, errlen);
     if (rc == 0)

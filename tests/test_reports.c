@@ -527,7 +527,7 @@ static void test_report_renders_again(void **state)
     const char *json = in_tmp("cut.json");
     assert_int_equal(mxc(&r, "verify", P.src, cut, "--json", json, "--no-progress", NULL), 2);
     run_result_free(&r);
-    assert_int_equal(mxc(&r, "report", json, NULL), 1);
+    assert_int_equal(mxc(&r, "report", json, NULL), 2); /* the status the run had */
     assert_contains(r.out, "error [input.unreadable] DST '");
     assert_contains(r.out, "RESULT: FAIL (partial: the run stopped, SRC or DST could not be read; 1 error, 0 warnings)\n");
     run_result_free(&r);
@@ -599,6 +599,255 @@ static void test_report_refuses_edits(void **state)
     run_result_free(&r);
 }
 
+
+/* ---- edits that keep a report's counts consistent --------------------------------- */
+
+typedef void (*json_edit)(cJSON *j);
+
+static void save(const cJSON *j, const char *path)
+{
+    char *text = cJSON_Print(j);
+    assert_non_null(text);
+    assert_int_equal(run_write_file(path, text), 0);
+    free(text);
+}
+
+static cJSON *item(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        fail_msg("no member \"%s\"", key);
+    return v;
+}
+
+/* After an edit of the findings: result, the summary's counts and every
+ * tensor's status recomputed the way the tool derives them, so that only
+ * what the edit says is left to catch. */
+static void fix_counts(cJSON *j)
+{
+    int errors = 0, warnings = 0, waived = 0;
+    for (cJSON *f = item(j, "findings")->child; f; f = f->next) {
+        bool w = !cJSON_IsNull(item(f, "waived"));
+        const char *sev = item(f, "severity")->valuestring;
+        waived += w;
+        errors += !w && strcmp(sev, "error") == 0;
+        warnings += !w && strcmp(sev, "warn") == 0;
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(j, "result", cJSON_CreateString(errors ? "fail" : "pass"));
+    cJSON *sum = item(j, "summary");
+    cJSON_ReplaceItemInObjectCaseSensitive(sum, "errors", cJSON_CreateNumber(errors));
+    cJSON_ReplaceItemInObjectCaseSensitive(sum, "warnings", cJSON_CreateNumber(warnings));
+    cJSON_ReplaceItemInObjectCaseSensitive(sum, "waived", cJSON_CreateNumber(waived));
+    for (cJSON *t = item(j, "tensors")->child; t; t = t->next) {
+        const char *name = item(t, "name")->valuestring;
+        const char *status = "pass";
+        cJSON *rule = NULL;
+        for (cJSON *f = item(j, "findings")->child; f; f = f->next) {
+            const cJSON *ft = item(f, "tensor");
+            if (!cJSON_IsString(ft) || strncmp(ft->valuestring, name, strlen(name)) != 0 ||
+                !cJSON_IsNull(item(f, "waived")))
+                continue;
+            const char *rest = ft->valuestring + strlen(name);
+            if (*rest && strcmp(rest, "_blocks") != 0 && strcmp(rest, "_scales") != 0)
+                continue;
+            const char *sev = item(f, "severity")->valuestring;
+            if (strcmp(sev, "error") == 0 && strcmp(status, "fail") != 0) {
+                status = "fail";
+                rule = item(f, "rule");
+            } else if (strcmp(sev, "warn") == 0 && strcmp(status, "pass") == 0) {
+                status = "warn";
+                rule = item(f, "rule");
+            }
+        }
+        cJSON_ReplaceItemInObjectCaseSensitive(t, "status", cJSON_CreateString(status));
+        cJSON_ReplaceItemInObjectCaseSensitive(t, "status_rule", rule ? cJSON_Duplicate(rule, true) : cJSON_CreateNull());
+    }
+}
+
+static void drop_findings(cJSON *j, const char *id)
+{
+    cJSON *fs = item(j, "findings");
+    for (int i = cJSON_GetArraySize(fs) - 1; i >= 0; i--) {
+        const cJSON *f = cJSON_GetArrayItem(fs, i);
+        if (!id || strcmp(item((cJSON *)f, "id")->valuestring, id) == 0)
+            cJSON_DeleteItemFromArray(fs, i);
+    }
+}
+
+static cJSON *first_finding(cJSON *j, const char *id)
+{
+    for (cJSON *f = item(j, "findings")->child; f; f = f->next)
+        if (strcmp(item(f, "id")->valuestring, id) == 0)
+            return f;
+    fail_msg("no %s finding", id);
+    return NULL;
+}
+
+static cJSON *waiver(const char *file, const char *expires)
+{
+    cJSON *w = cJSON_CreateObject(), *rule = cJSON_CreateObject();
+    cJSON_AddStringToObject(w, "reason", "accepted");
+    cJSON_AddItemToObject(w, "expires", expires ? cJSON_CreateString(expires) : cJSON_CreateNull());
+    if (file) {
+        cJSON_AddNullToObject(rule, "id");
+        cJSON_AddStringToObject(rule, "file", file);
+        cJSON_AddNumberToObject(rule, "line", 3);
+        cJSON_AddItemToObject(w, "rule", rule);
+    } else {
+        cJSON_Delete(rule);
+        cJSON_AddNullToObject(w, "rule");
+    }
+    return w;
+}
+
+static void ed_drop_errors(cJSON *j)
+{
+    drop_findings(j, "numerics.threshold");
+    drop_findings(j, "numerics.diagnosis");
+    fix_counts(j);
+}
+static void ed_drop_stop(cJSON *j)
+{
+    drop_findings(j, "input.unreadable");
+    fix_counts(j);
+}
+static void ed_waive_stop(cJSON *j)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(first_finding(j, "input.unreadable"), "waived", waiver("w.yaml", NULL));
+    fix_counts(j);
+}
+static void ed_warn_stop(cJSON *j)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(first_finding(j, "input.unreadable"), "severity", cJSON_CreateString("warn"));
+    fix_counts(j);
+}
+static void ed_waive_by_hand(cJSON *j)
+{
+    for (cJSON *f = item(j, "findings")->child; f; f = f->next)
+        if (strcmp(item(f, "severity")->valuestring, "error") == 0)
+            cJSON_ReplaceItemInObjectCaseSensitive(f, "waived", waiver(NULL, NULL));
+    fix_counts(j);
+}
+static void ed_waive_unknown_file(cJSON *j)
+{
+    for (cJSON *f = item(j, "findings")->child; f; f = f->next)
+        if (strcmp(item(f, "severity")->valuestring, "error") == 0)
+            cJSON_ReplaceItemInObjectCaseSensitive(f, "waived", waiver("other.yaml", NULL));
+    fix_counts(j);
+}
+static void ed_waive_expired(cJSON *j)
+{
+    cJSON *files = item(item(j, "policy"), "files"), *pf = cJSON_CreateObject();
+    cJSON_AddStringToObject(pf, "path", "w.yaml");
+    cJSON_AddStringToObject(pf, "sha256", "0000000000000000000000000000000000000000000000000000000000000000");
+    cJSON_AddItemToArray(files, pf);
+    for (cJSON *f = item(j, "findings")->child; f; f = f->next)
+        if (strcmp(item(f, "severity")->valuestring, "error") == 0)
+            cJSON_ReplaceItemInObjectCaseSensitive(f, "waived", waiver("w.yaml", "2001-01-01"));
+    fix_counts(j);
+}
+static void ed_complete(cJSON *j)
+{
+    cJSON *scope = item(j, "scope");
+    cJSON_ReplaceItemInObjectCaseSensitive(scope, "only", cJSON_CreateNull());
+    cJSON_ReplaceItemInObjectCaseSensitive(scope, "complete", cJSON_CreateTrue());
+}
+static void ed_repaint(cJSON *j)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(first_finding(j, "numerics.threshold"), "message",
+                                           cJSON_CreateString("x\x1b[2K\rRESULT: PASS"));
+}
+static void ed_drop_extra(cJSON *j)
+{
+    drop_findings(j, "coverage.extra");
+    fix_counts(j);
+}
+
+static void check_refused(const char *from, json_edit edit, const char *why)
+{
+    cJSON *j = load(from);
+    edit(j);
+    const char *bad = in_tmp("edited.json");
+    save(j, bad);
+    cJSON_Delete(j);
+    run_result r;
+    assert_int_equal(mxc(&r, "report", bad, "--quiet", NULL), 2);
+    if (!strstr(r.err, why))
+        fail_msg("stderr\n%s\nlacks\n%s", r.err, why);
+    assert_int_equal(r.out_len, 0);
+    run_result_free(&r);
+}
+
+/* Edits that keep every count consistent but contradict what else the report
+ * says: each is refused, never rendered as a pass. */
+static void test_report_refuses_consistent_forgeries(void **state)
+{
+    (void)state;
+    run_result r;
+    char failing[RUN_PATH_MAX], stopped[RUN_PATH_MAX], only[RUN_PATH_MAX], extra[RUN_PATH_MAX];
+    snprintf(failing, sizeof failing, "%s", in_tmp("forge-fail.json"));
+    snprintf(stopped, sizeof stopped, "%s", in_tmp("forge-stop.json"));
+    snprintf(only, sizeof only, "%s", in_tmp("forge-only.json"));
+    snprintf(extra, sizeof extra, "%s", in_tmp("forge-extra.json"));
+    assert_int_equal(mxc(&r, "verify", P.src, failing_dst(), "--json", failing, "--quiet", "--no-progress", NULL), 1);
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "verify", P.src, P.src, "--json", stopped, "--quiet", "--no-progress", NULL), 2);
+    assert_contains(r.err, "SRC and DST are the same checkpoint");
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "verify", P.src, P.dst, "--only", "model.layers.0.*", "--json", only, "--quiet",
+                         "--no-progress", NULL),
+                     0);
+    run_result_free(&r);
+    char out[RUN_PATH_MAX];
+    snprintf(out, sizeof out, "%s", in_tmp("with-extra"));
+    const char *argv[] = {P.plant, "extra", P.src, P.dst, out, "model.extra.weight", NULL};
+    assert_int_equal(run_list(&r, argv), 0);
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "verify", P.src, out, "--json", extra, "--quiet", "--no-progress", NULL), 1);
+    run_result_free(&r);
+
+    check_refused(failing, ed_drop_errors, "rel_l2 is past the tensor's max_rel_l2 without a numerics.threshold finding");
+    check_refused(failing, ed_waive_by_hand, "a waiver without the rule file that grants it");
+    check_refused(failing, ed_waive_unknown_file, "a waiver from a file that is not in policy.files");
+    check_refused(failing, ed_waive_expired, "a waiver past its expiry date (2001-01-01) applied on 20");
+    check_refused(failing, ed_repaint, "\"message\" holds control or hidden characters");
+    check_refused(stopped, ed_drop_stop, "\"scope\" is partial without --only, --shard or an input.unreadable finding");
+    check_refused(stopped, ed_waive_stop, "an input.unreadable finding that is not a plain error");
+    check_refused(stopped, ed_warn_stop, "an input.unreadable finding that is not a plain error");
+    check_refused(only, ed_complete, "\"scope\" is complete but tool.argv limits the run with --only or --shard");
+    check_refused(extra, ed_drop_extra, "coverage.extra lists a name no coverage.extra finding has");
+}
+
+/* report never writes over the report it reads, however the path is spelled. */
+static void test_report_keeps_its_input(void **state)
+{
+    (void)state;
+    run_result r;
+    char in[RUN_PATH_MAX], link[RUN_PATH_MAX], dotted[RUN_PATH_MAX];
+    snprintf(in, sizeof in, "%s", in_tmp("evidence.json"));
+    snprintf(link, sizeof link, "%s", in_tmp("evidence-link.json"));
+    assert_int_equal(run_join(dotted, sizeof dotted, P.tmp, "./evidence.json"), 0);
+    assert_int_equal(mxc(&r, "verify", P.src, P.dst, "--json", in, "--quiet", "--no-progress", NULL), 0);
+    run_result_free(&r);
+    assert_int_equal(symlink(in, link), 0);
+    char *before = slurp(in);
+    const struct {
+        const char *opt, *path;
+    } cases[] = {{"--html", in}, {"--markdown", dotted}, {"--junit", link}, {"--json", in}};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(mxc(&r, "report", in, cases[i].opt, cases[i].path, NULL), 2);
+        char want[3 * RUN_PATH_MAX];
+        snprintf(want, sizeof want, "mxfp4-check report: %s '%s' would write over '%s', which it reads\n",
+                 cases[i].opt, cases[i].path, in);
+        assert_string_equal(r.err, want);
+        run_result_free(&r);
+        char *after = slurp(in);
+        assert_string_equal(after, before);
+        free(after);
+    }
+    free(before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +861,8 @@ int main(void)
         cmocka_unit_test(test_markdown_summary),
         cmocka_unit_test(test_report_renders_again),
         cmocka_unit_test(test_report_refuses_edits),
+        cmocka_unit_test(test_report_refuses_consistent_forgeries),
+        cmocka_unit_test(test_report_keeps_its_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -671,6 +671,11 @@ static void check_unreadable(const char *dir, const char *fault, const char *arg
     assert_int_equal(run_read_file(junit, &xml, NULL), 0);
     assert_contains(xml, "<testcase classname=\"structure\" name=\"input.unreadable\" time=\"0.000\">");
     assert_contains(xml, "failures=\"1\"");
+    /* the other 14 structural and coverage checks never ran: skipped, not passed */
+    assert_contains(xml, "failures=\"1\" errors=\"0\" skipped=\"14\"");
+    assert_contains(xml, "<testcase classname=\"structure\" name=\"safetensors.header\" time=\"0.000\">\n"
+                         "      <skipped message=\"the run stopped before this check: SRC or DST could not be read\"/>");
+    assert_contains(xml, "<testsuite name=\"mxfp4-check verify (partial: the run stopped, SRC or DST could not be read)\"");
     free(xml);
 }
 
