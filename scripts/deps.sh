@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, only those missing.
 set -eu
-PKGS="make gcc tmux libcjson-dev libyaml-dev libncurses-dev libcmocka-dev clang-14 libclang-rt-14-dev libomp-14-dev python3-jsonschema libxml2-utils util-linux libunistring-dev libpcre2-dev libssl-dev time"
+PKGS="make gcc tmux libcjson-dev libyaml-dev libncurses-dev libcmocka-dev clang-14 libclang-rt-14-dev libomp-14-dev python3-jsonschema libxml2-utils util-linux libunistring-dev libpcre2-dev libssl-dev time openmpi-bin libopenmpi-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

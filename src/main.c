@@ -34,6 +34,8 @@ static void print_version(void)
                backend_cuda_devices() == 1 ? "" : "s");
     else
         printf("backends: cpu (built without CUDA)\n");
+    printf("scale-out: %s\n", MXC_HAVE_MPI ? "MPI (mpirun -n R mxfp4-check verify ...), --shard I/N, merge"
+                                           : "--shard I/N, merge (built without MPI)");
 }
 
 static int dispatch(int argc, char **argv)

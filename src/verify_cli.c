@@ -17,6 +17,9 @@
 #include "text.h"
 #include "util.h"
 #include "verify.h"
+#if MXC_HAVE_MPI
+#include "mpi_run.h"
+#endif
 
 #define SHOWN 512 /* an escaped path in a message */
 
@@ -257,6 +260,15 @@ int verify_main(int argc, char **argv)
         free(given);
         return rc;
     }
+#if MXC_HAVE_MPI
+    if (mpi_run_launched()) { /* mpirun: one part per rank, the GPU from the local rank */
+        rc = o.v.shard.count ? cli_usage_error("verify", "--shard is the launcher's under mpirun") : shard_auto(&o);
+        if (rc < 0)
+            rc = mpi_run_verify(&o.v, &o.out, o.rules, o.nrules, o.strict, o.quiet);
+        free(given);
+        return rc;
+    }
+#endif
     rc = report_targets_open(&o.out, o.v.src, o.v.dst, "verify") < 0 ? EXIT_INPUT : run(&o);
     report_targets_close(&o.out);
     free(given);

@@ -612,6 +612,59 @@ static void mpirun_a_failing_rank_fails_the_run(void **state)
     cJSON_Delete(j);
 }
 
+/* A rank other than 0 that stops (its DST cannot be opened: mpirun's MPMD
+ * form gives it another one) sends its fault; rank 0's report and every
+ * rank's exit status carry it. */
+static void mpirun_a_failing_later_rank_sends_its_fault(void **state)
+{
+    (void)state;
+    char why[256];
+    const char *bin = mpi_binary(why, sizeof why);
+    if (!bin) {
+        print_message("skipped: %s\n", why);
+        skip();
+    }
+    char *out = in_tmp("mpi-later-fault.json"), *gone = in_tmp("no-such-dst");
+    const char *argv[] = {"mpirun", "--allow-run-as-root", "--oversubscribe",
+                          "-n", "2", bin, "verify", P.fx_src, P.fx_dst, "--json", out, "--quiet", ":",
+                          "-n", "1", bin, "verify", P.fx_src, gone, "--json", out, "--quiet", NULL};
+    run_result r;
+    if (run_cmd(argv, 180, &r) != 0)
+        fail_msg("mpirun did not exit normally (signal %d, timed out %d)\n%s", r.signal, r.timed_out, r.err);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "rank 2: DST");
+    run_result_free(&r);
+    cJSON *j = load(out);
+    assert_string_equal(str_member(finding_at(j, 0), "id"), "input.unreadable");
+    assert_contains(str_member(finding_at(j, 0), "message"), "no-such-dst");
+    cJSON_Delete(j);
+}
+
+/* A rank that dies (killed before it reaches MPI) ends the whole run with a
+ * failure, well before the timeout: no rank waits for it forever, and no
+ * report is written. */
+static void mpirun_a_killed_rank_ends_the_run(void **state)
+{
+    (void)state;
+    char why[256];
+    const char *bin = mpi_binary(why, sizeof why);
+    if (!bin) {
+        print_message("skipped: %s\n", why);
+        skip();
+    }
+    char *out = in_tmp("mpi-killed.json");
+    const char *argv[] = {"mpirun", "--allow-run-as-root", "--oversubscribe",
+                          "-n", "1", bin, "verify", P.fx_src, P.fx_dst, "--json", out, "--quiet", ":",
+                          "-n", "1", "sh", "-c", "kill -9 $$", ":",
+                          "-n", "1", bin, "verify", P.fx_src, P.fx_dst, "--json", out, "--quiet", NULL};
+    run_result r;
+    if (run_cmd(argv, 60, &r) != 0 && r.timed_out)
+        fail_msg("mpirun hung after a rank was killed\n%s", r.err);
+    assert_true(r.status != 0);
+    run_result_free(&r);
+    assert_int_equal(access(out, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +677,8 @@ int main(void)
         cmocka_unit_test(shard_usage_errors_and_auto),
         cmocka_unit_test(mpirun_gives_the_single_report),
         cmocka_unit_test(mpirun_a_failing_rank_fails_the_run),
+        cmocka_unit_test(mpirun_a_failing_later_rank_sends_its_fault),
+        cmocka_unit_test(mpirun_a_killed_rank_ends_the_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
