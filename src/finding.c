@@ -103,7 +103,8 @@ void findings_remove_front(finding_list *fl, size_t n)
         n = fl->count;
     for (size_t i = 0; i < n; i++)
         finding_clear(&fl->items[i]);
-    memmove(fl->items, fl->items + n, (fl->count - n) * sizeof *fl->items);
+    if (n)
+        memmove(fl->items, fl->items + n, (fl->count - n) * sizeof *fl->items);
     fl->count -= n;
 }
 

@@ -197,7 +197,8 @@ static void take_tensors(verify_result *m, verify_result *p)
 {
     size_t base = m->limit_set_count;
     m->limit_sets = xrealloc(m->limit_sets, (base + p->limit_set_count + 1) * sizeof *m->limit_sets);
-    memcpy(m->limit_sets + base, p->limit_sets, p->limit_set_count * sizeof *p->limit_sets);
+    if (p->limit_set_count)
+        memcpy(m->limit_sets + base, p->limit_sets, p->limit_set_count * sizeof *p->limit_sets);
     m->limit_set_count += p->limit_set_count;
     p->limit_set_count = 0;
     m->tensors = xrealloc(m->tensors, (m->tensor_count + p->tensor_count + 1) * sizeof *m->tensors);
