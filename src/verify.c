@@ -55,6 +55,7 @@ typedef struct {
     engine_item *items;     /* quantized and kept tensors to stream */
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
     size_t nitems, items_cap, item_result_cap;
+    double started;         /* util_now_seconds() at the start, for MXFP4_CHECK_TRACE */
 } vctx;
 
 /* ---- structure ----------------------------------------------------------- */
@@ -834,6 +835,9 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     size_t before_engine = findings_count(c->r->findings);
     if (c->o->shard.count)
         take_part(c);
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: plan of %zu tensors made after %.3f s (headers, coverage%s)\n",
+                c->r->tensor_count, util_now_seconds() - c->started, c->o->shard.count ? ", shard split" : "");
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
                       .progress = c->o->progress, .done = collect, .done_ctx = c,
                       .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
@@ -977,7 +981,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     verify_result *r = verify_result_new(o->src, o->dst);
     record_tool(r, o);
     ckpt *src = NULL, *dst = NULL;
-    vctx c = {.o = o, .r = r, .pol = o->policy};
+    vctx c = {.o = o, .r = r, .pol = o->policy, .started = start};
     policy *own = NULL; /* a caller without rule files gets the built-in default */
     if (!c.pol) {
         rules_loader *l = rules_loader_new();
