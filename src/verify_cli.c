@@ -70,6 +70,7 @@ typedef struct {
     verify_opts v;
     report_targets out;
     bool quiet, strict;
+    bool shard_given;         /* --shard I/N (not auto) */
     const char *rules[MAX_RULE_FILES];
     size_t nrules;
 } cli_opts;
@@ -143,6 +144,7 @@ static int parse_shard(const char *text, cli_opts *o)
         return shard_auto(o);
     if (shard_parse(text, &o->v.shard, err, sizeof err) < 0)
         return cli_usage_error("verify", "%s", err);
+    o->shard_given = true;
     return -1;
 }
 
@@ -262,7 +264,9 @@ int verify_main(int argc, char **argv)
     }
 #if MXC_HAVE_MPI
     if (mpi_run_launched()) { /* mpirun: one part per rank, the GPU from the local rank */
-        rc = o.v.shard.count ? cli_usage_error("verify", "--shard is the launcher's under mpirun") : shard_auto(&o);
+        rc = o.shard_given ? cli_usage_error("verify", "under mpirun the part is the rank's: leave out "
+                                                        "--shard I/N (or give --shard auto)")
+                           : shard_auto(&o);
         if (rc < 0)
             rc = mpi_run_verify(&o.v, &o.out, o.rules, o.nrules, o.strict, o.quiet);
         free(given);
