@@ -63,22 +63,29 @@ static int read_parts(char **paths, size_t n, merge_part *parts)
     return 0;
 }
 
+/* The report options come from the writers' table (report.h), so each
+ * format verify can write, merge can too. */
+#define OPT_REPORT 1000
+
 int merge_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", required_argument, NULL, 'j'},     {"junit", required_argument, NULL, 'J'},
-        {"markdown", required_argument, NULL, 'm'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    struct option longopts[REPORT_FORMAT_COUNT + 3] = {
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
     };
+    for (int f = 0; f < REPORT_FORMAT_COUNT; f++)
+        longopts[2 + f] = (struct option){report_format_option((report_format)f) + 2, required_argument, NULL,
+                                          OPT_REPORT + f};
     report_targets out = {0};
     bool quiet = false;
     int ch;
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "hq", longopts, "merge")) != -1) {
+        if (ch >= OPT_REPORT && ch < OPT_REPORT + REPORT_FORMAT_COUNT) {
+            out.path[ch - OPT_REPORT] = optarg;
+            continue;
+        }
         switch (ch) {
-        case 'j': out.path[REPORT_JSON] = optarg; break;
-        case 'J': out.path[REPORT_JUNIT] = optarg; break;
-        case 'm': out.path[REPORT_MARKDOWN] = optarg; break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); return EXIT_PASS;
         default: return EXIT_INPUT;

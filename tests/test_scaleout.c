@@ -271,6 +271,26 @@ static void fixture_parts_merge_to_the_single_report(void **state)
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(c);
+    /* merge writes every report format, from the merged result: its Markdown
+     * is the one `report` renders from its JSON */
+    char *json = in_tmp("fx-all.json"), *md = in_tmp("fx-all.md"), *xml = in_tmp("fx-all.xml"),
+         *again = in_tmp("fx-again.md");
+    run_result r;
+    assert_int_equal(mxc(&r, "merge", part_list[0], part_list[1], part_list[2], part_list[3], "--json", json,
+                         "--markdown", md, "--junit", xml, "--quiet", NULL),
+                     0);
+    run_result_free(&r);
+    assert_int_equal(mxc(&r, "report", json, "--markdown", again, "--quiet", NULL), 0);
+    run_result_free(&r);
+    char *m1, *m2, *x;
+    assert_int_equal(run_read_file(md, &m1, NULL), 0);
+    assert_int_equal(run_read_file(again, &m2, NULL), 0);
+    assert_string_equal(m1, m2);
+    assert_int_equal(run_read_file(xml, &x, NULL), 0);
+    assert_contains(x, "<testsuite name=\"mxfp4-check verify\"");
+    free(m1);
+    free(m2);
+    free(x);
 }
 
 /* The generated checkpoint: hundreds of tensors, faults planted in tensors
