@@ -3,8 +3,13 @@
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
-BUILD      ?= build
+# `make MPI=1`: the MPI build (mpicc, OpenMPI), in build-mpi/ by default.
+MPI        ?= 0
+BUILD      ?= $(if $(filter 1,$(MPI)),build-mpi,build)
 CC         ?= cc
+ifeq ($(MPI),1)
+  CC       := mpicc
+endif
 FIXTURES   ?= $(abspath ../shared/fixtures)
 
 # CUDA is built in when nvcc is found; `make CUDA=0` forces the CPU-only build.
@@ -16,7 +21,7 @@ CUDA_ARCH  ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=
 
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CPPFLAGS   += -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_VERSION='"$(VERSION)"' \
-              -DMXC_HAVE_CUDA=$(CUDA) -Isrc -Ikernels -I/usr/include/cjson
+              -DMXC_HAVE_CUDA=$(CUDA) -DMXC_HAVE_MPI=$(MPI) -Isrc -Ikernels -I/usr/include/cjson
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=c11 $(WARN) -fopenmp -MMD -MP
 LDLIBS     += -lcjson -lyaml -lncursesw -lunistring -lpcre2-8 -lcrypto -lm
@@ -33,6 +38,9 @@ endif
 $(BUILD)/src/numerics.o: CFLAGS += -O3 -fno-trapping-math
 
 LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
+ifneq ($(MPI),1)
+  LIB_SRC  := $(filter-out src/mpi_run.c,$(LIB_SRC)) # only an MPI build links MPI
+endif
 # The built-in rule files, embedded so that the binary needs no installed files.
 RULES_YAML := rules/default.yaml rules/strict.yaml rules/gpt-oss.yaml
 RULES_GEN  := $(BUILD)/gen/rules_builtin.c
@@ -60,11 +68,11 @@ TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 SHIM       := $(BUILD)/tests/faultshim.so
 
 .SECONDARY: $(SUPPORT_OBJ)
-.PHONY: all deps test check fuzz test-all test-gpu gpu-tests bench demo samples install clean
+.PHONY: all deps test test-mpi check fuzz test-all test-gpu gpu-tests bench demo samples install clean
 all: mxfp4-check
 
 mxfp4-check: $(BIN)
-	@if [ "$(BUILD)" = build ]; then cp $(BIN) $@; fi
+	@if [ "$(BUILD)" = build ] || [ "$(BUILD)" = build-mpi ]; then cp $(BIN) $@; fi
 
 $(BIN): $(MAIN_OBJ) $(LIB) $(CUDA_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(CUDA_OBJ) $(LIB) $(LDLIBS)
@@ -111,7 +119,16 @@ deps:
 # suite; MXC_BIN and MXC_FIXTURES tell them what to run and read.
 test: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(SHIM)
 	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
-	  MXC_SRCDIR=$(CURDIR) MXC_FAULTSHIM=$(abspath $(SHIM)) ./scripts/run-tests.sh $(TEST_BIN)
+	  MXC_SRCDIR=$(CURDIR) MXC_FAULTSHIM=$(abspath $(SHIM)) MXC_MPI_BIN=$(MXC_MPI_BIN) \
+	  ./scripts/run-tests.sh $(TEST_BIN)
+
+# The scale-out suite against the MPI build (mpirun -n 3 as well as --shard
+# and merge): builds build-mpi/ (CPU only) and runs tests/test_scaleout there.
+MPI_BUILD  ?= build-mpi
+test-mpi: $(BIN) $(TOOL_BIN) $(BUILD)/tests/test_scaleout
+	$(MAKE) MPI=1 CUDA=0 BUILD=$(MPI_BUILD) $(MPI_BUILD)/mxfp4-check
+	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
+	  MXC_MPI_BIN=$(abspath $(MPI_BUILD)/mxfp4-check) ./scripts/run-tests.sh $(BUILD)/tests/test_scaleout
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check:
@@ -137,6 +154,7 @@ test-all: deps
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) test-gpu
 	$(MAKE) check
+	$(MAKE) test-mpi
 	$(MAKE) test
 
 bench: $(BIN)
@@ -157,6 +175,6 @@ install: mxfp4-check
 	install -m 644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/mxfp4-check/rules/
 
 clean:
-	rm -rf build build-san build-fuzz mxfp4-check
+	rm -rf build build-san build-fuzz build-mpi mxfp4-check
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

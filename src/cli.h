@@ -19,6 +19,7 @@ enum {
 int inspect_main(int argc, char **argv);
 int rules_main(int argc, char **argv);
 int report_main(int argc, char **argv);
+int merge_main(int argc, char **argv);  /* merge_cli.c */
 /* `mxfp4-check tui` (tui/loop.c: the one entry point src/ knows of tui/). */
 int tui_main(int argc, char **argv);
 

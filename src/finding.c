@@ -74,24 +74,76 @@ finding_list *findings_new(void)
     return xcalloc(1, sizeof(finding_list));
 }
 
+static void finding_clear(finding *f)
+{
+    free(f->id);
+    free(f->tensor);
+    free(f->file);
+    free(f->message);
+    free(f->cause);
+    finding_set_rule(&f->rule, NULL, NULL, 0);
+    finding_set_rule(&f->waiver, NULL, NULL, 0);
+    free(f->waiver_reason);
+    free(f->waiver_expires);
+}
+
 void findings_free(finding_list *fl)
 {
     if (!fl)
         return;
-    for (size_t i = 0; i < fl->count; i++) {
-        finding *f = &fl->items[i];
-        free(f->id);
-        free(f->tensor);
-        free(f->file);
-        free(f->message);
-        free(f->cause);
-        finding_set_rule(&f->rule, NULL, NULL, 0);
-        finding_set_rule(&f->waiver, NULL, NULL, 0);
-        free(f->waiver_reason);
-        free(f->waiver_expires);
-    }
+    for (size_t i = 0; i < fl->count; i++)
+        finding_clear(&fl->items[i]);
     free(fl->items);
     free(fl);
+}
+
+void findings_remove_front(finding_list *fl, size_t n)
+{
+    if (n > fl->count)
+        n = fl->count;
+    for (size_t i = 0; i < n; i++)
+        finding_clear(&fl->items[i]);
+    if (n)
+        memmove(fl->items, fl->items + n, (fl->count - n) * sizeof *fl->items);
+    fl->count -= n;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+finding *findings_append_copy(finding_list *fl, const finding *f)
+{
+    xgrow(&fl->items, &fl->cap, fl->count + 1, sizeof(finding));
+    finding *c = &fl->items[fl->count++];
+    *c = (finding){.id = xstrdup(f->id), .sev = f->sev, .tensor = dup_or_null(f->tensor),
+                   .file = dup_or_null(f->file), .message = xstrdup(f->message),
+                   .cause = dup_or_null(f->cause), .scale_bias_k = f->scale_bias_k, .waived = f->waived,
+                   .waiver_reason = dup_or_null(f->waiver_reason),
+                   .waiver_expires = dup_or_null(f->waiver_expires)};
+    finding_set_rule(&c->rule, f->rule.id, f->rule.file, f->rule.line);
+    finding_set_rule(&c->waiver, f->waiver.id, f->waiver.file, f->waiver.line);
+    return c;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_rule(const finding_rule *a, const finding_rule *b)
+{
+    return same_text(a->id, b->id) && same_text(a->file, b->file) && a->line == b->line;
+}
+
+bool finding_equal(const finding *a, const finding *b)
+{
+    return same_text(a->id, b->id) && a->sev == b->sev && same_text(a->tensor, b->tensor) &&
+           same_text(a->file, b->file) && same_text(a->message, b->message) &&
+           same_text(a->cause, b->cause) && a->scale_bias_k == b->scale_bias_k && a->waived == b->waived &&
+           same_text(a->waiver_reason, b->waiver_reason) && same_text(a->waiver_expires, b->waiver_expires) &&
+           same_rule(&a->rule, &b->rule) && same_rule(&a->waiver, &b->waiver);
 }
 
 void finding_set_rule(finding_rule *r, const char *id, const char *file, unsigned long line)

@@ -100,6 +100,15 @@ finding *findings_add(finding_list *fl, const char *id, severity sev, const char
                       const char *file, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* Frees the first n findings (all when n is past the end); the rest move up. */
+void findings_remove_front(finding_list *fl, size_t n);
+
+/* Appends a deep copy of f (from any list); returns it. */
+finding *findings_append_copy(finding_list *fl, const finding *f);
+
+/* Every field of a and b is the same (strings compared as text). */
+bool finding_equal(const finding *a, const finding *b);
+
 size_t findings_count(const finding_list *fl);
 const finding *findings_at(const finding_list *fl, size_t i);
 finding *findings_mut(finding_list *fl, size_t i); /* for the policy to set severities */

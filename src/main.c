@@ -18,6 +18,7 @@ static const char usage[] =
     "  inspect PATH [--json] [--tensor NAME]   what a checkpoint holds\n"
     "  rules check|print|explain ...           rule files: lint, built-ins, which rule decides\n"
     "  report REPORT.json [--junit F] ...      render a saved JSON report again\n"
+    "  merge PART.json... [--json F] ...       join the partial reports of verify --shard\n"
     "  tui [SRC] DST [--report FILE.json]      browse shards, weight map, tensors, findings\n"
     "  --help | --version\n"
     "\n"
@@ -33,6 +34,8 @@ static void print_version(void)
                backend_cuda_devices() == 1 ? "" : "s");
     else
         printf("backends: cpu (built without CUDA)\n");
+    printf("scale-out: %s\n", MXC_HAVE_MPI ? "MPI (mpirun -n R mxfp4-check verify ...), --shard I/N, merge"
+                                           : "--shard I/N, merge (built without MPI)");
 }
 
 static int dispatch(int argc, char **argv)
@@ -56,6 +59,8 @@ static int dispatch(int argc, char **argv)
         return rules_main(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return report_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "tui") == 0)
         return tui_main(argc - 1, argv + 1);
     char shown[256];

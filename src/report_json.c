@@ -320,12 +320,30 @@ static cJSON *json_tool(const verify_result *r)
     return o;
 }
 
+/* A part's plan (result_part), or null for a whole run. */
+static cJSON *json_part(const result_part *p)
+{
+    static const char *const phases[PART_PHASE_COUNT] = {"checkpoint", "numerics", "diagnosis", "policy"};
+    if (!p->present)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "digest", p->digest);
+    cJSON_AddItemToObject(o, "tensors", json_count(p->tensors));
+    cJSON_AddItemToObject(o, "first", json_count(p->first));
+    cJSON_AddItemToObject(o, "count", json_count(p->count));
+    for (int k = 0; k < PART_PHASE_COUNT; k++)
+        cJSON_AddItemToObject(f, phases[k], json_count(p->findings[k]));
+    cJSON_AddItemToObject(o, "findings", f);
+    return o;
+}
+
 static cJSON *json_scope(const verify_result *r)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "only", text_json_string(r->scope.only));
     cJSON_AddItemToObject(o, "shard", text_json_string(r->scope.shard));
     cJSON_AddBoolToObject(o, "complete", r->scope.complete);
+    cJSON_AddItemToObject(o, "plan", json_part(&r->scope.part));
     return o;
 }
 

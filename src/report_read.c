@@ -284,15 +284,51 @@ static int read_policy(reader *rd, const cJSON *v)
     return 0;
 }
 
+/* scope.plan of a partial report: its findings' phases must add up to its
+ * findings and its run of tensors lie inside the plan (check_consistent). */
+static int read_part(reader *rd, const cJSON *v, result_part *p)
+{
+    static const char *const keys[] = {"digest", "tensors", "first", "count", "findings"};
+    static const char *const phases[PART_PHASE_COUNT] = {"checkpoint", "numerics", "diagnosis", "policy"};
+    char saved[WHERE_LEN], *digest = NULL;
+    if (cJSON_IsNull(v))
+        return 0;
+    enter(rd, saved, "plan");
+    int rc = exact_members(rd, v, keys, 5);
+    if (rc == 0)
+        rc = read_string(rd, v, "digest", false, &digest);
+    if (rc == 0 && (strlen(digest) != 64 || strspn(digest, "0123456789abcdef") != 64))
+        rc = fail(rd, "\"digest\" is not 64 lowercase hex digits");
+    if (rc == 0)
+        memcpy(p->digest, digest, 65);
+    free(digest);
+    if (rc == 0 && (read_count(rd, v, "tensors", &p->tensors) < 0 || read_count(rd, v, "first", &p->first) < 0 ||
+                    read_count(rd, v, "count", &p->count) < 0))
+        rc = -1;
+    if (rc == 0 && (p->first > p->tensors || p->count > p->tensors - p->first))
+        rc = fail(rd, "tensors [first, first + count) are not inside the plan's");
+    const cJSON *f = member(v, "findings");
+    if (rc == 0)
+        rc = exact_members(rd, f, phases, PART_PHASE_COUNT);
+    for (int k = 0; k < PART_PHASE_COUNT && rc == 0; k++)
+        rc = read_count(rd, f, phases[k], &p->findings[k]);
+    p->present = rc == 0;
+    leave(rd, saved);
+    return rc;
+}
+
 static int read_scope(reader *rd, const cJSON *v)
 {
-    static const char *const keys[] = {"only", "shard", "complete"};
+    static const char *const keys[] = {"only", "shard", "complete", "plan"};
     result_scope *s = &rd->r->scope;
-    if (exact_members(rd, v, keys, 3) < 0 || read_string(rd, v, "only", true, &s->only) < 0 ||
-        read_string(rd, v, "shard", true, &s->shard) < 0 || read_bool(rd, v, "complete", &s->complete) < 0)
+    if (exact_members(rd, v, keys, 4) < 0 || read_string(rd, v, "only", true, &s->only) < 0 ||
+        read_string(rd, v, "shard", true, &s->shard) < 0 || read_bool(rd, v, "complete", &s->complete) < 0 ||
+        read_part(rd, member(v, "plan"), &s->part) < 0)
         return -1;
     if (s->complete && (s->only || s->shard))
         return fail(rd, "\"complete\" is true for a run limited by --only or --shard");
+    if (s->part.present && !s->shard)
+        return fail(rd, "\"plan\" is given for a run without --shard");
     return 0;
 }
 
@@ -942,10 +978,11 @@ static int check_stopped(reader *rd)
         return fail(rd, "input.unreadable is the one finding of a run that stopped, which checked no tensor");
     if (!stops && !r->scope.complete && !r->scope.only && !r->scope.shard)
         return fail(rd, "\"scope\" is partial without --only, --shard or an input.unreadable finding");
-    /* the command line as given says what limited the run */
+    /* the command line as given says what limited the run (a merge of
+     * --shard parts is complete: only --only tells) */
     for (size_t i = 0; i < r->tool.argc && r->scope.complete; i++)
-        if (strncmp(r->tool.argv[i], "--only", 6) == 0 || strncmp(r->tool.argv[i], "--shard", 7) == 0)
-            return fail(rd, "\"scope\" is complete but tool.argv limits the run with --only or --shard");
+        if (strncmp(r->tool.argv[i], "--only", 6) == 0)
+            return fail(rd, "\"scope\" is complete but tool.argv limits the run with --only");
     return 0;
 }
 
@@ -1064,6 +1101,18 @@ static int check_consistent(reader *rd)
         if (have[k] != rd->summary[k])
             return fail(rd, "summary.%s is %llu but the report holds %llu", names[k],
                         (unsigned long long)rd->summary[k], (unsigned long long)have[k]);
+    const result_part *part = &r->scope.part;
+    if (part->present) {
+        uint64_t sum = 0;
+        for (int k = 0; k < PART_PHASE_COUNT; k++)
+            sum += part->findings[k];
+        if (sum != findings_count(r->findings))
+            return fail(rd, "scope.plan.findings add up to %llu but the report holds %zu findings",
+                        (unsigned long long)sum, findings_count(r->findings));
+        if (part->count != r->tensor_count)
+            return fail(rd, "scope.plan.count is %llu but the report holds %zu tensors",
+                        (unsigned long long)part->count, r->tensor_count);
+    }
     vt_status *said = xmalloc((r->tensor_count + 1) * sizeof *said);
     for (size_t i = 0; i < r->tensor_count; i++)
         said[i] = r->tensors[i].status;

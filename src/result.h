@@ -78,10 +78,29 @@ typedef struct {
 /* What part of the checkpoint the verdict covers (SPEC §3 "scope"): a run
  * limited by --only or --shard, or stopped by unreadable input, is partial
  * and must never read like a full one. */
+/* The findings of a part (--shard) in the order verify makes them, so that
+ * `merge` can put the parts' findings back in the single run's order: the
+ * checkpoint-wide and header findings (part 0 only), the numerics of the
+ * part's tensors, their diagnoses, and the policy's own findings. */
+typedef enum {
+    PART_CHECKPOINT, PART_NUMERICS, PART_DIAGNOSIS, PART_POLICY, PART_PHASE_COUNT
+} result_part_phase;
+
+/* What a partial report (--shard I/N) says of the plan it is a part of
+ * (shard.h): the same digest on every part of one plan. */
+typedef struct {
+    bool present;             /* the run got as far as its plan */
+    char digest[65];          /* SHA-256 of the plan, hex */
+    uint64_t tensors;         /* tensors in the whole plan */
+    uint64_t first, count;    /* this part's: plan (name) order [first, first + count) */
+    uint64_t findings[PART_PHASE_COUNT]; /* findings of each phase, in that order */
+} result_part;
+
 typedef struct {
     char *only;               /* the --only glob, or NULL */
     char *shard;              /* "I/N", or NULL */
     bool complete;            /* every tensor of the checkpoints was checked */
+    result_part part;         /* with shard: the plan */
 } result_scope;
 
 /* One file of a checkpoint: the manifest certifies exact bytes. */

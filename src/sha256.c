@@ -24,6 +24,36 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN])
     hex(md, n, out);
 }
 
+struct sha256_stream {
+    EVP_MD_CTX *ctx;
+};
+
+sha256_stream *sha256_begin(void)
+{
+    sha256_stream *s = xmalloc(sizeof *s);
+    s->ctx = EVP_MD_CTX_new();
+    if (!s->ctx || EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1)
+        abort();
+    return s;
+}
+
+void sha256_update(sha256_stream *s, const void *data, size_t len)
+{
+    if (EVP_DigestUpdate(s->ctx, data, len) != 1)
+        abort();
+}
+
+void sha256_end(sha256_stream *s, char out[SHA256_HEX_LEN])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(s->ctx, md, &n) != 1 || n != 32)
+        abort();
+    hex(md, n, out);
+    EVP_MD_CTX_free(s->ctx);
+    free(s);
+}
+
 int sha256_fd_hex(int fd, uint64_t size, char out[SHA256_HEX_LEN], char *why, size_t whylen)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

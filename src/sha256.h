@@ -11,6 +11,14 @@
 /* The digest of data[0..len) as lowercase hex into out. */
 void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN]);
 
+/* A digest made piece by piece (a plan of a million tensors, without
+ * gathering them into one buffer): begin, update as often as needed, end
+ * (which writes the hex digest and frees the stream). */
+typedef struct sha256_stream sha256_stream;
+sha256_stream *sha256_begin(void);
+void sha256_update(sha256_stream *s, const void *data, size_t len);
+void sha256_end(sha256_stream *s, char out[SHA256_HEX_LEN]);
+
 /* The digest of the first size bytes of the open file fd, read in large
  * pieces from offset 0. Returns 0, or -1 with why saying what the read met
  * (a file shorter than size is a fault, not a digest). */

@@ -22,6 +22,7 @@
 #include "pattern.h"
 #include "policy.h"
 #include "rules.h"
+#include "shard.h"
 #include "text.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ typedef struct {
     engine_item *items;     /* quantized and kept tensors to stream */
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
     size_t nitems, items_cap, item_result_cap;
+    double started;         /* util_now_seconds() at the start, for MXFP4_CHECK_TRACE */
 } vctx;
 
 /* ---- structure ----------------------------------------------------------- */
@@ -739,10 +741,71 @@ static void copy_patterns(verify_result *r, const coverage *cv)
     }
 }
 
+/* --shard: the plan of the whole checkpoint (every part makes the same from
+ * the headers), and only this part's tensors left to stream. */
+static void take_part(vctx *c)
+{
+    verify_result *r = c->r;
+    shard_tensor *t = xcalloc(r->tensor_count + 1, sizeof *t);
+    for (size_t i = 0; i < r->tensor_count; i++)
+        t[i].name = r->tensors[i].name;
+    for (size_t i = 0; i < c->nitems; i++) { /* only what is read weighs */
+        const verify_tensor *v = &r->tensors[c->item_result[i]];
+        t[c->item_result[i]].bytes = v->bytes_src + v->bytes_dst;
+    }
+    shard_plan plan;
+    shard_plan_make(t, r->tensor_count, c->o->shard.count, &plan);
+    free(t);
+    result_part *part = &r->scope.part;
+    part->present = true;
+    memcpy(part->digest, plan.digest, sizeof part->digest);
+    part->tensors = r->tensor_count;
+    part->first = plan.bounds[c->o->shard.index];
+    part->count = plan.bounds[c->o->shard.index + 1] - part->first;
+    shard_plan_free(&plan);
+    size_t kept = 0;
+    for (size_t i = 0; i < c->nitems; i++)
+        if (c->item_result[i] >= part->first && c->item_result[i] < part->first + part->count) {
+            c->items[kept] = c->items[i];
+            c->item_result[kept++] = c->item_result[i];
+        }
+    c->nitems = kept;
+}
+
+static void free_tensor(verify_tensor *t)
+{
+    free(t->name);
+    free(t->shape);
+    scale_hist_clear(&t->scale_hist);
+}
+
+/* A part reports its own tensors only; merge puts the runs back together. */
+static void keep_part_tensors(verify_result *r)
+{
+    const result_part *part = &r->scope.part;
+    for (size_t i = 0; i < r->tensor_count; i++)
+        if (i < part->first || i >= part->first + part->count)
+            free_tensor(&r->tensors[i]);
+    memmove(r->tensors, r->tensors + part->first, (size_t)part->count * sizeof *r->tensors);
+    r->tensor_count = (size_t)part->count;
+    r->quantized = r->kept = 0;
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        r->quantized += r->tensors[i].kind == VT_QUANTIZED;
+        r->kept += r->tensors[i].kind == VT_KEPT;
+    }
+}
+
+/* Whether this run makes the checkpoint-wide checks: a whole run, or part
+ * 0 of a sharded one (the other parts drop those findings). */
+static bool checkpoint_wide(const verify_opts *o)
+{
+    return o->shard.count == 0 || o->shard.index == 0;
+}
+
 static int run_checks(vctx *c, char *err, size_t errlen)
 {
     ckpt_check_quant_config(c->dst, c->r->findings);
-    if (check_config_copy(c, err, errlen) < 0 || check_copied_files(c, err, errlen) < 0)
+    if (checkpoint_wide(c->o) && (check_config_copy(c, err, errlen) < 0 || check_copied_files(c, err, errlen) < 0))
         return -1;
     char why[ST_ERR_LEN];
     coverage *cv = coverage_build(c->src, c->dst, c->o->only, expect_of, c, c->r->findings, why,
@@ -768,12 +831,20 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     coverage_free(cv);
     if (planned < 0)
         return -1;
+    result_part *part = &c->r->scope.part;
+    size_t before_engine = findings_count(c->r->findings);
+    if (c->o->shard.count)
+        take_part(c);
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: plan of %zu tensors made after %.3f s (headers, coverage%s)\n",
+                c->r->tensor_count, util_now_seconds() - c->started, c->o->shard.count ? ", shard split" : "");
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
                       .progress = c->o->progress, .done = collect, .done_ctx = c,
                       .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
                       .cancel = c->o->cancel};
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
+    size_t after_engine = findings_count(c->r->findings);
     /* the findings a diagnosis adds are on its own tensor: links built before
      * it still answer for every other one */
     verify_links *l = verify_links_build(c->r);
@@ -787,10 +858,23 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     verify_links_free(l);
     if (rc < 0)
         return -1;
+    if (c->o->shard.count) {
+        part->findings[PART_CHECKPOINT] = before_engine;
+        part->findings[PART_NUMERICS] = after_engine - before_engine;
+        part->findings[PART_DIAGNOSIS] = findings_count(c->r->findings) - after_engine;
+        if (!checkpoint_wide(c->o)) { /* part 0's: not said twice */
+            findings_remove_front(c->r->findings, before_engine);
+            part->findings[PART_CHECKPOINT] = 0;
+        }
+    }
+    size_t before_policy = findings_count(c->r->findings);
     if (c->pol_failed || policy_apply(c->pol, c->r->findings, c->o->today, c->pol_err, sizeof c->pol_err) < 0) {
         snprintf(err, errlen, "%s", c->pol_err); /* a limit must not decide: stop */
         return -1;
     }
+    part->findings[PART_POLICY] = findings_count(c->r->findings) - before_policy;
+    if (c->o->shard.count)
+        keep_part_tensors(c->r);
     verify_result_set_statuses(c->r);
     return 0;
 }
@@ -861,7 +945,12 @@ static void record_tool(verify_result *r, const verify_opts *o)
     for (size_t i = 0; i < n; i++)
         r->tool.argv[i + 1] = xstrdup(o->argv[i] ? o->argv[i] : "");
     r->scope.only = o->only ? xstrdup(o->only) : NULL;
-    r->scope.complete = !o->only;
+    r->scope.complete = !o->only && o->shard.count == 0;
+    if (o->shard.count) {
+        char text[32];
+        shard_format(&o->shard, text, sizeof text);
+        r->scope.shard = xstrdup(text);
+    }
 }
 
 /* The files of both sides, hashed when asked. A listing that fails on a run
@@ -878,11 +967,8 @@ static int record_manifest(verify_result *r, const verify_opts *o, bool hash, ch
  * the reports can say so (verify.h). */
 static void keep_only_fault(verify_result *r, const char *err)
 {
-    for (size_t i = 0; i < r->tensor_count; i++) {
-        free(r->tensors[i].name);
-        free(r->tensors[i].shape);
-        scale_hist_clear(&r->tensors[i].scale_hist);
-    }
+    for (size_t i = 0; i < r->tensor_count; i++)
+        free_tensor(&r->tensors[i]);
     free(r->tensors);
     r->tensors = NULL;
     r->tensor_count = r->quantized = r->kept = 0;
@@ -895,6 +981,7 @@ static void keep_only_fault(verify_result *r, const char *err)
     r->findings = findings_new();
     findings_add(r->findings, FIND_INPUT_UNREADABLE, SEV_ERROR, NULL, NULL, "%s", err);
     r->scope.complete = false;
+    r->scope.part = (result_part){0}; /* a part that stopped has no findings of its plan */
 }
 
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
@@ -905,7 +992,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     verify_result *r = verify_result_new(o->src, o->dst);
     record_tool(r, o);
     ckpt *src = NULL, *dst = NULL;
-    vctx c = {.o = o, .r = r, .pol = o->policy};
+    vctx c = {.o = o, .r = r, .pol = o->policy, .started = start};
     policy *own = NULL; /* a caller without rule files gets the built-in default */
     if (!c.pol) {
         rules_loader *l = rules_loader_new();
@@ -943,12 +1030,14 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     ckpt_close(src);
     ckpt_close(dst);
     backend_close(c.backend);
-    if (rc == 0)
+    /* the manifest is part 0's: the files are the checkpoint's, not a part's */
+    if (rc == 0 && checkpoint_wide(o))
         rc = record_manifest(r, o, o->sha256, err, errlen);
     if (rc < 0) {
         char why[ST_ERR_LEN];
         keep_only_fault(r, err);
-        (void)record_manifest(r, o, false, why, sizeof why);
+        if (checkpoint_wide(o))
+            (void)record_manifest(r, o, false, why, sizeof why);
     }
     r->seconds = util_now_seconds() - start;
     *out = r;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "result.h"
+#include "shard.h"
 
 /* Progress of the comparison pass, for a caller that draws its own (the
  * TUI): tensor bytes read so far and in all, called on the verifying thread. */
@@ -30,6 +31,8 @@ typedef struct {
     const atomic_int *cancel; /* may be NULL; set from another thread, the run stops
                                  after the slab at hand: -1, err "cancelled" */
     bool sha256;              /* hash every file of SRC and DST into the manifest */
+    shard_spec shard;         /* count 0: the whole checkpoint; else one part of the
+                                 plan (shard.h) and a partial report (SPEC §10) */
     char *const *argv;        /* the subcommand's arguments ("verify", SRC, ...) for the
                                  report's tool.argv, which begins "mxfp4-check" (may be NULL) */
     int argc;

@@ -10,11 +10,16 @@
 #include "cli.h"
 #include "outfile.h"
 #include "policy.h"
+#include "backend.h"
 #include "report.h"
 #include "safetensors.h"
+#include "shard.h"
 #include "text.h"
 #include "util.h"
 #include "verify.h"
+#if MXC_HAVE_MPI
+#include "mpi_run.h"
+#endif
 
 #define SHOWN 512 /* an escaped path in a message */
 
@@ -22,8 +27,8 @@ static const char usage[] =
     "usage: mxfp4-check verify SRC DST [--rules FILE]... [--strict]\n"
     "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
     "                          [--junit FILE] [--markdown FILE] [--html FILE]\n"
-    "                          [--sha256] [--only GLOB] [--threads N] [--quiet]\n"
-    "                          [--no-progress]\n"
+    "                          [--sha256] [--only GLOB] [--shard I/N|auto]\n"
+    "                          [--threads N] [--quiet] [--no-progress]\n"
     "\n"
     "Prove that DST (MXFP4) is a faithful conversion of SRC (BF16): structure,\n"
     "coverage of modules_to_not_convert, numerics of every quantized tensor against\n"
@@ -44,6 +49,10 @@ static const char usage[] =
     "  --sha256        size and SHA-256 of every file of SRC and DST in the JSON\n"
     "                  manifest (without it: names and sizes only)\n"
     "  --only GLOB     only source tensors whose name matches GLOB (shell glob)\n"
+    "  --shard I/N     verify part I (from 0) of N of a plan made from the headers\n"
+    "                  (SPEC §10) and write a partial report; `mxfp4-check merge`\n"
+    "                  joins the parts; auto: I and N from OpenMPI, PMI or Slurm,\n"
+    "                  and the GPU from the rank on the host\n"
     "  --threads N     CPU threads (default: all cores)\n"
     "  --quiet         no summary on stdout; errors and the RESULT line still go\n"
     "                  to stderr\n"
@@ -64,6 +73,7 @@ typedef struct {
     verify_opts v;
     report_targets out;
     bool quiet, strict;
+    bool shard_given;         /* --shard I/N (not auto) */
     const char *rules[MAX_RULE_FILES];
     size_t nrules;
 } cli_opts;
@@ -98,6 +108,49 @@ static int parse_threads(const char *s, int *out)
     return 0;
 }
 
+static const char *env_of(const char *name)
+{
+    return getenv(name);
+}
+
+/* GPUs of this host, without starting CUDA (which reads CUDA_VISIBLE_DEVICES
+ * once, when it starts): the driver's device nodes. */
+static unsigned host_gpus(void)
+{
+    unsigned n = 0;
+    char path[32];
+    for (unsigned i = 0; i < 64; i++) {
+        snprintf(path, sizeof path, "/dev/nvidia%u", i);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+/* --shard auto: the part from the launcher, and one GPU per rank on a host
+ * (before any CUDA call, so the backend sees only that one). */
+static int shard_auto(cli_opts *o)
+{
+    char err[256], gpu[64];
+    int local;
+    if (shard_from_env(env_of, &o->v.shard, &local, err, sizeof err) < 0)
+        return cli_usage_error("verify", "%s", err);
+    if (local >= 0 && backend_cuda_built() &&
+        shard_gpu_for_rank(getenv("CUDA_VISIBLE_DEVICES"), host_gpus(), (unsigned)local, gpu, sizeof gpu))
+        setenv("CUDA_VISIBLE_DEVICES", gpu, 1);
+    return -1;
+}
+
+static int parse_shard(const char *text, cli_opts *o)
+{
+    char err[256];
+    if (strcmp(text, "auto") == 0)
+        return shard_auto(o);
+    if (shard_parse(text, &o->v.shard, err, sizeof err) < 0)
+        return cli_usage_error("verify", "%s", err);
+    o->shard_given = true;
+    return -1;
+}
+
 static int parse_args(int argc, char **argv, cli_opts *o)
 {
     static const struct option longopts[] = {
@@ -108,10 +161,11 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
         {"markdown", required_argument, NULL, 'm'}, {"sha256", no_argument, NULL, 'H'},
         {"html", required_argument, NULL, 'T'},
+        {"shard", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     bool progress = true;
-    int ch;
+    int ch, rc;
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "hq", longopts, "verify")) != -1) {
         switch (ch) {
@@ -122,6 +176,10 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 'T': o->out.path[REPORT_HTML] = optarg; break;
         case 'H': o->v.sha256 = true; break;
         case 'o': o->v.only = optarg; break;
+        case 's':
+            if ((rc = parse_shard(optarg, o)) >= 0)
+                return rc;
+            break;
         case 'q': o->quiet = true; break;
         case 'P': progress = false; break;
         case 'h':
@@ -209,6 +267,17 @@ int verify_main(int argc, char **argv)
         free(given);
         return rc;
     }
+#if MXC_HAVE_MPI
+    if (mpi_run_launched()) { /* mpirun: one part per rank, the GPU from the local rank */
+        rc = o.shard_given ? cli_usage_error("verify", "under mpirun the part is the rank's: leave out "
+                                                        "--shard I/N (or give --shard auto)")
+                           : shard_auto(&o);
+        if (rc < 0)
+            rc = mpi_run_verify(&o.v, &o.out, o.rules, o.nrules, o.strict, o.quiet);
+        free(given);
+        return rc;
+    }
+#endif
     rc = report_targets_open(&o.out, o.v.src, o.v.dst, "verify") < 0 ? EXIT_INPUT : run(&o);
     report_targets_close(&o.out);
     free(given);

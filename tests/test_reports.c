@@ -814,7 +814,7 @@ static void test_report_refuses_consistent_forgeries(void **state)
     check_refused(stopped, ed_drop_stop, "\"scope\" is partial without --only, --shard or an input.unreadable finding");
     check_refused(stopped, ed_waive_stop, "an input.unreadable finding that is not a plain error");
     check_refused(stopped, ed_warn_stop, "an input.unreadable finding that is not a plain error");
-    check_refused(only, ed_complete, "\"scope\" is complete but tool.argv limits the run with --only or --shard");
+    check_refused(only, ed_complete, "\"scope\" is complete but tool.argv limits the run with --only");
     check_refused(extra, ed_drop_extra, "coverage.extra lists a name no coverage.extra finding has");
 }
 
