@@ -23,6 +23,15 @@ void *xmalloc(size_t n)
     return p;
 }
 
+void *xmalloc_pages(size_t n)
+{
+    void *p = NULL;
+    size_t page = 4096, rounded = n ? (n + page - 1) / page * page : page;
+    if (rounded < n || posix_memalign(&p, page, rounded) != 0)
+        out_of_memory(n);
+    return p;
+}
+
 void *xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);

@@ -842,14 +842,10 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
         own = c.pol = rules_take_policy(l);
         rules_loader_free(l);
     }
-    int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
-    if (getenv("MXFP4_CHECK_TRACE"))
-        fprintf(stderr, "verify: backend %s ready after %.3f s\n",
-                rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start);
-    if (rc == 0) {
-        r->backend = xstrdup(backend_name(c.backend));
+    /* CUDA starts on its own thread meanwhile: the reading does not wait for it */
+    int rc = backend_open(o->backend ? o->backend : "auto", o->gpus, &c.backend, err, errlen);
+    if (rc == 0)
         rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
-    }
     if (rc == 0)
         rc = open_side("DST", o->dst, &dst, r->findings, err, errlen);
     if (rc == 0) {
@@ -857,6 +853,14 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
         c.dst = dst;
         rc = run_checks(&c, err, errlen);
     }
+    if (rc == 0) {
+        rc = backend_ready(c.backend, err, errlen);
+        if (getenv("MXFP4_CHECK_TRACE"))
+            fprintf(stderr, "verify: backend %s, %.3f s\n", rc == 0 ? backend_name(c.backend) : "-",
+                    util_now_seconds() - start);
+    }
+    if (rc == 0)
+        r->backend = xstrdup(backend_name(c.backend));
     free(c.items);
     free(c.item_result);
     for (size_t k = 0; k < r->limit_set_count; k++)

@@ -84,6 +84,7 @@ typedef struct {
 typedef struct {
     const char *src, *dst;
     const char *backend;      /* "auto", "cpu", "cuda" */
+    const char *gpus;         /* --gpus: "all" (NULL), N or a list (backend.h) */
     const char *only;         /* glob on source tensor names, or NULL */
     int threads;              /* 0: OpenMP default */
     bool progress;            /* progress bar on stderr */

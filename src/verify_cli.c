@@ -21,6 +21,7 @@ static const char usage[] =
     "usage: mxfp4-check verify SRC DST [--rules FILE]... [--strict]\n"
     "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
     "                          [--junit FILE] [--only GLOB] [--threads N]\n"
+    "                          [--gpus all|N|LIST]\n"
     "                          [--quiet] [--no-progress]\n"
     "\n"
     "Prove that DST (MXFP4) is a faithful conversion of SRC (BF16): structure,\n"
@@ -37,6 +38,8 @@ static const char usage[] =
     "  --junit FILE    a JUnit XML report for CI systems\n"
     "  --only GLOB     only source tensors whose name matches GLOB (shell glob)\n"
     "  --threads N     CPU threads (default: all cores)\n"
+    "  --gpus G        GPUs that share the work: all (default), the first N, or a\n"
+    "                  list such as 0,2\n"
     "  --quiet         no human summary on stdout\n"
     "  --no-progress   no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help      this help\n"
@@ -95,6 +98,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
         {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
+        {"gpus", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     bool progress = true;
@@ -103,6 +107,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     while ((ch = cli_getopt(argc, argv, "hq", longopts, "verify")) != -1) {
         switch (ch) {
         case 'b': o->v.backend = optarg; break;
+        case 'g': o->v.gpus = optarg; break;
         case 'j': o->json = optarg; break;
         case 'J': o->junit = optarg; break;
         case 'o': o->v.only = optarg; break;

@@ -221,7 +221,7 @@ static int open_cuda(void **state)
 {
     char err[256];
     backend *b;
-    if (backend_open("cuda", &b, err, sizeof err) != 0) {
+    if (backend_open("cuda", NULL, &b, err, sizeof err) != 0 || backend_ready(b, err, sizeof err) != 0) {
         fprintf(stderr, "no CUDA backend: %s\n", err);
         return -1;
     }
