@@ -55,17 +55,18 @@ static int parse_gpus(backend *b, const char *s, char *err, size_t errlen)
     const char *p = s;
     char *end;
     bool comma = strchr(s, ',') != NULL;
-    do {
+    for (;;) { /* number (',' number)* */
         long v = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
-        if (v < 0 || end == p || (*end != ',' && *end != '\0') || v >= 4096 ||
-            b->nasked == MAX_GPUS) {
+        if (v < 0 || (*end != ',' && *end != '\0') || v >= 4096 || b->nasked == MAX_GPUS) {
             snprintf(err, errlen, "--gpus: '%s' is not all, a count or a list of device numbers (0,1,...)",
                      text_escape(s, shown, sizeof shown));
             return -1;
         }
         b->asked[b->nasked++] = (int)v;
-        p = *end == ',' ? end + 1 : end;
-    } while (*p);
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
     if (!comma) { /* a single number is a count */
         if (b->asked[0] == 0) {
             snprintf(err, errlen, "--gpus: 0 GPUs; use --backend cpu for none");

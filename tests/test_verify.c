@@ -771,6 +771,10 @@ static void test_usage_errors(void **state)
     expect_usage_error("--backend nope", "nope", "verify", s, d, "--backend", "nope", NULL);
     expect_usage_error("--threads 0", "--threads", "verify", s, d, "--threads", "0", NULL);
     expect_usage_error("--threads x", "--threads", "verify", s, d, "--threads", "x", NULL);
+    expect_usage_error("--gpus x", "--gpus: 'x' is not all", "verify", s, d, "--gpus", "x", NULL);
+    expect_usage_error("--gpus 1,", "--gpus: '1,'", "verify", s, d, "--gpus", "1,", NULL);
+    expect_usage_error("--gpus -1", "--gpus: '-1'", "verify", s, d, "--gpus", "-1", NULL);
+    expect_usage_error("--gpus 0", "--gpus: 0 GPUs", "verify", s, d, "--gpus", "0", NULL);
     expect_usage_error("--json without a file", NULL, "verify", s, d, "--json", NULL);
     expect_usage_error("missing SRC", "no-such-dir", "verify", "/nonexistent/no-such-dir", d, NULL);
 }
@@ -784,6 +788,9 @@ static void test_backend_cpu_and_option_order(void **state)
     /* options before the paths work too */
     assert_int_equal(mxc(&r, "verify", "--backend", "cpu", "--threads", "2", P()->src, P()->dst, NULL), 0);
     assert_contains(r.out, "pass");
+    run_result_free(&r);
+    /* --gpus picks devices for CUDA; the CPU backend has none to pick */
+    assert_int_equal(mxc(&r, "verify", "--backend", "cpu", "--gpus", "0,1", "--quiet", P()->src, P()->dst, NULL), 0);
     run_result_free(&r);
 }
 
