@@ -152,6 +152,35 @@ struct cuda_ctx {
     worker *w;
 };
 
+// Device memory taken, all workers together (for the bound SPEC §4 sets).
+static unsigned long long device_bytes, device_peak;
+
+static cudaError_t device_alloc(void **p, size_t n)
+{
+    cudaError_t e = cudaMalloc(p, n);
+    if (e == cudaSuccess) {
+        unsigned long long now = __atomic_add_fetch(&device_bytes, n, __ATOMIC_RELAXED);
+        unsigned long long peak = __atomic_load_n(&device_peak, __ATOMIC_RELAXED);
+        while (now > peak && !__atomic_compare_exchange_n(&device_peak, &peak, now, false, __ATOMIC_RELAXED,
+                                                          __ATOMIC_RELAXED)) {
+        }
+    }
+    return e;
+}
+
+static void device_free(void *p, size_t n)
+{
+    if (p) {
+        cudaFree(p);
+        __atomic_sub_fetch(&device_bytes, n, __ATOMIC_RELAXED);
+    }
+}
+
+extern "C" unsigned long long cuda_backend_device_peak(void)
+{
+    return __atomic_load_n(&device_peak, __ATOMIC_RELAXED);
+}
+
 static int cuda_fail(cudaError_t e, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "CUDA: %s: %s", what, cudaGetErrorString(e));
@@ -169,10 +198,10 @@ static int grow_device(void **p, size_t *cap, size_t need, char *err, size_t err
 {
     if (need <= *cap)
         return 0;
-    cudaFree(*p);
+    device_free(*p, *cap);
     *p = NULL;
     *cap = 0;
-    CHECK(cudaMalloc(p, need), "cudaMalloc");
+    CHECK(device_alloc(p, need), "cudaMalloc");
     *cap = need;
     return 0;
 }
@@ -190,18 +219,18 @@ extern "C" int cuda_backend_device_count(void)
 static int open_lane(lane *l, char *err, size_t errlen)
 {
     CHECK(cudaStreamCreateWithFlags(&l->stream, cudaStreamNonBlocking), "stream");
-    CHECK(cudaMalloc(&l->d_hist, 256 * sizeof(unsigned long long)), "cudaMalloc");
+    CHECK(device_alloc((void **)&l->d_hist, 256 * sizeof(unsigned long long)), "cudaMalloc");
     CHECK(cudaHostAlloc(&l->h_hist, 256 * sizeof(unsigned long long), cudaHostAllocDefault), "cudaHostAlloc");
     return 0;
 }
 
 static void close_lane(lane *l)
 {
-    cudaFree(l->d_src);
-    cudaFree(l->d_blocks);
-    cudaFree(l->d_scales);
-    cudaFree(l->d_part);
-    cudaFree(l->d_hist);
+    device_free(l->d_src, l->cap_src);
+    device_free(l->d_blocks, l->cap_blocks);
+    device_free(l->d_scales, l->cap_scales);
+    device_free(l->d_part, l->cap_part * sizeof(stats_acc));
+    device_free(l->d_hist, 256 * sizeof(unsigned long long));
     cudaFreeHost(l->h_part);
     cudaFreeHost(l->h_hist);
     if (l->stream)
@@ -325,12 +354,12 @@ extern "C" int cuda_backend_submit(struct cuda_ctx *c, int worker_index, int lan
         grow_device(&l->d_scales, &l->cap_scales, d->scales_bytes, err, errlen) < 0)
         return -1;
     if (parts > l->cap_part) {
-        cudaFree(l->d_part);
+        device_free(l->d_part, l->cap_part * sizeof(stats_acc));
         cudaFreeHost(l->h_part);
         l->d_part = NULL;
         l->h_part = NULL;
         l->cap_part = 0;
-        CHECK(cudaMalloc(&l->d_part, parts * sizeof(stats_acc)), "cudaMalloc");
+        CHECK(device_alloc((void **)&l->d_part, parts * sizeof(stats_acc)), "cudaMalloc");
         CHECK(cudaHostAlloc(&l->h_part, parts * sizeof(stats_acc), cudaHostAllocDefault), "cudaHostAlloc");
         l->cap_part = parts;
     }
@@ -389,4 +418,52 @@ extern "C" int cuda_backend_compare_slab(struct cuda_ctx *c, const mx_geom *g, c
     if (cuda_backend_submit(c, 0, 0, g, &p, 1, &d, v, requant, err, errlen) < 0)
         return -1;
     return cuda_backend_collect(c, 0, 0, acc, hist, err, errlen);
+}
+
+extern "C" int cuda_backend_time_kernel(struct cuda_ctx *c, const mx_geom *g, const mx_slab *s,
+                                        const mx_buffers *b, int reps, double *kernel_s, double *copy_s,
+                                        char *err, size_t errlen)
+{
+    mx_placed_slab p = {*s, 0, 0, 0};
+    mx_job_data d = {*b, mx_slab_src_bytes(g, s), mx_slab_blocks_bytes(s), mx_slab_scales_bytes(s)};
+    mx_variant v = {false, 0};
+    stats_acc acc;
+    stats_init(&acc);
+    // once for the buffers and a warm-up
+    if (cuda_backend_submit(c, 0, 0, g, &p, 1, &d, &v, true, err, errlen) < 0 ||
+        cuda_backend_collect(c, 0, 0, &acc, NULL, err, errlen) < 0)
+        return -1;
+    lane *l = &c->w[0].lanes[0];
+    slab_args a = args_of(g, s, &v, true);
+    size_t grid = grid_of(a), bytes = d.src_bytes + d.blocks_bytes + d.scales_bytes;
+    void *copy = NULL;
+    CHECK(cudaMalloc(&copy, bytes), "cudaMalloc");
+    cudaEvent_t e0, e1, e2;
+    CHECK(cudaEventCreate(&e0), "event");
+    CHECK(cudaEventCreate(&e1), "event");
+    CHECK(cudaEventCreate(&e2), "event");
+    CHECK(cudaEventRecord(e0, l->stream), "event");
+    for (int r = 0; r < reps; r++)
+        compare_kernel<<<(unsigned)grid, THREADS, 0, l->stream>>>(a, (const uint16_t *)l->d_src,
+            (const uint8_t *)l->d_blocks, (const uint8_t *)l->d_scales, l->d_part, l->d_hist);
+    CHECK(cudaEventRecord(e1, l->stream), "event");
+    for (int r = 0; r < reps; r++) { // the same bytes read, and written once more
+        CHECK(cudaMemcpyAsync(copy, l->d_src, d.src_bytes, cudaMemcpyDeviceToDevice, l->stream), "copy");
+        CHECK(cudaMemcpyAsync((char *)copy + d.src_bytes, l->d_blocks, d.blocks_bytes, cudaMemcpyDeviceToDevice,
+                              l->stream), "copy");
+        CHECK(cudaMemcpyAsync((char *)copy + d.src_bytes + d.blocks_bytes, l->d_scales, d.scales_bytes,
+                              cudaMemcpyDeviceToDevice, l->stream), "copy");
+    }
+    CHECK(cudaEventRecord(e2, l->stream), "event");
+    CHECK(cudaEventSynchronize(e2), "kernel");
+    float k_ms, c_ms;
+    cudaEventElapsedTime(&k_ms, e0, e1);
+    cudaEventElapsedTime(&c_ms, e1, e2);
+    *kernel_s = k_ms / 1e3 / reps;
+    *copy_s = c_ms / 1e3 / reps;
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    cudaEventDestroy(e2);
+    cudaFree(copy);
+    return 0;
 }

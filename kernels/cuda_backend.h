@@ -58,6 +58,16 @@ int cuda_backend_compare_slab(struct cuda_ctx *c, const mx_geom *g, const mx_sla
                               const mx_buffers *b, const mx_variant *v, bool requant,
                               stats_acc *acc, uint64_t *hist, char *err, size_t errlen);
 
+/* Largest device memory the backend held at once, all workers (bytes). */
+unsigned long long cuda_backend_device_peak(void);
+
+/* Benchmark aid (tests/gpu/bench_kernel.c): seconds per launch of the
+ * kernel on one slab already on the device (requant on), and per
+ * device-to-device copy of the same input bytes, each the mean of reps. */
+int cuda_backend_time_kernel(struct cuda_ctx *c, const mx_geom *g, const mx_slab *s,
+                             const mx_buffers *b, int reps, double *kernel_s, double *copy_s,
+                             char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -212,6 +212,15 @@ int backend_lanes(const backend *b)
     return b->cuda ? BACKEND_LANES : 1;
 }
 
+unsigned long long backend_device_peak(void)
+{
+#if MXC_HAVE_CUDA
+    return cuda_backend_device_peak();
+#else
+    return 0;
+#endif
+}
+
 void *backend_host_alloc(backend *b, size_t n)
 {
 #if MXC_HAVE_CUDA

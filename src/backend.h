@@ -53,6 +53,10 @@ const char *backend_name(backend *b);
 int backend_workers(const backend *b);
 int backend_lanes(const backend *b);
 
+/* Largest GPU memory this process's backends held at once (bytes; 0 on the
+ * CPU). */
+unsigned long long backend_device_peak(void);
+
 /* Host memory for slab buffers (aborts when out of memory) and its release. */
 void *backend_host_alloc(backend *b, size_t n);
 void backend_host_free(backend *b, void *p);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -855,9 +856,13 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     }
     if (rc == 0) {
         rc = backend_ready(c.backend, err, errlen);
-        if (getenv("MXFP4_CHECK_TRACE"))
-            fprintf(stderr, "verify: backend %s, %.3f s\n", rc == 0 ? backend_name(c.backend) : "-",
-                    util_now_seconds() - start);
+        if (getenv("MXFP4_CHECK_TRACE")) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            fprintf(stderr, "verify: backend %s, %.3f s, peak host memory %.0f MiB, GPU memory %.0f MiB\n",
+                    rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start,
+                    ru.ru_maxrss / 1024.0, backend_device_peak() / 1048576.0);
+        }
     }
     if (rc == 0)
         r->backend = xstrdup(backend_name(c.backend));
