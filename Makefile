@@ -31,6 +31,7 @@ endif
 # compiler turn their selects into vector blends (results are unchanged: no
 # code here relies on floating-point traps).
 $(BUILD)/src/numerics.o: CFLAGS += -O3 -fno-trapping-math
+$(BUILD)/src/engine.o: CFLAGS += -O3
 
 LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
 # The built-in rule files, embedded so that the binary needs no installed files.

@@ -231,7 +231,7 @@ fi
 # ---- report --------------------------------------------------------------------
 
 CPU_MODEL=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-REV=$(git describe --always --dirty 2>/dev/null || echo "${BENCH_REV:-unknown}")
+REV=${BENCH_REV:-$(git describe --always --dirty 2>/dev/null || echo unknown)}
 
 echo
 echo "mxfp4-check bench ($REV), $(date -u +%Y-%m-%dT%H:%MZ)"

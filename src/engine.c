@@ -105,6 +105,7 @@ typedef struct {
     bool read_only;                /* MXFP4_CHECK_BENCH=read: the reader alone */
     uint64_t hist[256];            /* scale bytes of the item being delivered */
     double t_ready, t_pin, t_deliver_wait; /* MXFP4_CHECK_TRACE */
+    double t_read_busy, t_read_wait, t_submit, t_collect, t_unpin;
     double start, last_progress;
 } engine;
 
@@ -144,6 +145,23 @@ static void fail(engine *e, const char *msg)
     pthread_mutex_lock(&e->mu);
     fail_locked(e, msg);
     pthread_mutex_unlock(&e->mu);
+}
+
+/* Staging bytes of a job of at most `slab` source bytes: with its blocks
+ * (1/4 of the source bytes) and scales (1/64), page-rounded. */
+static uint64_t job_bytes_bound(uint64_t slab)
+{
+    return slab + slab / 4 + slab / 64 + 3 * ((uint64_t)2 << 20);
+}
+
+void engine_memory_bounds(uint64_t slab_bytes, int gpus, uint64_t *host, uint64_t *gpu)
+{
+    uint64_t per_job = job_bytes_bound(slab_bytes ? slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
+    uint64_t slots = (uint64_t)(4 + (gpus ? BACKEND_LANES * gpus : 1)) * per_job;
+    *host = (slots < SLOT_BYTES_MAX ? slots : SLOT_BYTES_MAX) + MAX_READERS * 2 * KEPT_CHUNK +
+            (uint64_t)PIECE_WINDOW * sizeof(kept_out) + (uint64_t)JOB_WINDOW * 256 * sizeof(uint64_t);
+    /* per lane: the job's buffers and one stats_acc per 128 blocks (4096 elements) */
+    *gpu = gpus ? BACKEND_LANES * (per_job + per_job / 2 / 4096 * sizeof(stats_acc)) : 0;
 }
 
 /* ---- planning the reads -------------------------------------------------- */
@@ -342,20 +360,38 @@ static bool kept_value(dtype_id dt, const uint8_t *p, uint64_t i, double *out)
     }
 }
 
-/* Whether element i of a floating-point run is NaN or inf (exponent all ones). */
-static bool nonfinite_at(dtype_id dt, const uint8_t *p, uint64_t i)
+/* How many of the n elements at p are NaN or inf (exponent all ones), one
+ * loop per dtype so that each vectorizes: every byte of a kept tensor passes
+ * here. */
+static uint64_t nonfinite_count(dtype_id dt, const uint8_t *p, uint64_t n)
 {
-    uint16_t h;
-    uint32_t w;
-    uint64_t d;
+    uint64_t count = 0;
     switch (dt) {
-    case DT_BF16: memcpy(&h, p + i * 2, 2); return (h & 0x7F80u) == 0x7F80u;
-    case DT_F16: memcpy(&h, p + i * 2, 2); return (h & 0x7C00u) == 0x7C00u;
-    case DT_F32: memcpy(&w, p + i * 4, 4); return (w & 0x7F800000u) == 0x7F800000u;
+    case DT_BF16:
+    case DT_F16: {
+        uint16_t mask = dt == DT_BF16 ? 0x7F80u : 0x7C00u;
+        for (uint64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, p + i * 2, 2);
+            count += (h & mask) == mask;
+        }
+        return count;
+    }
+    case DT_F32:
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t w;
+            memcpy(&w, p + i * 4, 4);
+            count += (w & 0x7F800000u) == 0x7F800000u;
+        }
+        return count;
     case DT_F64:
-        memcpy(&d, p + i * 8, 8);
-        return (d & UINT64_C(0x7FF0000000000000)) == UINT64_C(0x7FF0000000000000);
-    default: return false;
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t d;
+            memcpy(&d, p + i * 8, 8);
+            count += (d & UINT64_C(0x7FF0000000000000)) == UINT64_C(0x7FF0000000000000);
+        }
+        return count;
+    default: return 0;
     }
 }
 
@@ -524,8 +560,7 @@ static int compare_kept_piece(engine *e, const piece *p, kept_out *out, uint8_t 
             continue;
         differ |= memcmp(a, b, (size_t)n) != 0;
         if (esize && out->values) /* 0: no float values to look at */
-            for (uint64_t i = 0; i < n / esize; i++)
-                nonfinite += nonfinite_at(dt, a, i);
+            nonfinite += nonfinite_count(dt, a, n / esize);
     }
     if (!differ) {
         out->acc.n = count - nonfinite;
@@ -615,13 +650,16 @@ static void *reader_main(void *arg)
     engine *e = arg;
     uint8_t *a = xmalloc(KEPT_CHUNK), *b = xmalloc(KEPT_CHUNK);
     read_list l = {0};
+    double busy = 0, t0 = util_now_seconds();
     pthread_mutex_lock(&e->mu);
     size_t j;
     unsigned part;
     while (take_read(e, &j, &part)) {
         pthread_mutex_unlock(&e->mu);
         job *jb = &e->jobs[j];
+        double t1 = util_now_seconds();
         int rc = jb->kind == ENGINE_KEPT ? compare_kept_job(e, jb, a, b) : read_quant_part(e, jb, part, &l);
+        busy += util_now_seconds() - t1;
         pthread_mutex_lock(&e->mu);
         if (rc < 0)
             break;
@@ -631,6 +669,8 @@ static void *reader_main(void *arg)
             pthread_cond_broadcast(&e->cv);
         }
     }
+    e->t_read_busy += busy;
+    e->t_read_wait += util_now_seconds() - t0 - busy;
     pthread_mutex_unlock(&e->mu);
     free(l.ops);
     free(a);
@@ -695,6 +735,7 @@ static void *worker_main(void *arg)
     int lane_of[BACKEND_LANES];
     size_t head = 0, inflight = 0, submitted = 0;
     char err[ST_ERR_LEN] = "";
+    double submit_s = 0, collect_s = 0;
     pthread_mutex_lock(&e->mu);
     for (;;) {
         bool take = false;
@@ -714,6 +755,7 @@ static void *worker_main(void *arg)
             break;
         pthread_mutex_unlock(&e->mu);
         int rc = 0;
+        double t0 = util_now_seconds();
         if (take) {
             int lane = (int)(submitted++ % (size_t)e->lanes);
             slot_pin(e, &e->slots[e->jobs[j].quant % e->nslots]);
@@ -721,9 +763,11 @@ static void *worker_main(void *arg)
             lane_of[(head + inflight) % BACKEND_LANES] = lane;
             inflight++;
             rc = submit_job(e, wa->worker, lane, &e->jobs[j], err, sizeof err);
+            submit_s += util_now_seconds() - t0;
         } else {
             job *old = &e->jobs[fifo[head]];
             rc = collect_job(e, wa->worker, lane_of[head], old, err, sizeof err);
+            collect_s += util_now_seconds() - t0;
             head = (head + 1) % BACKEND_LANES;
             inflight--;
             pthread_mutex_lock(&e->mu);
@@ -738,6 +782,8 @@ static void *worker_main(void *arg)
             break;
         }
     }
+    e->t_submit += submit_s;
+    e->t_collect += collect_s;
     pthread_mutex_unlock(&e->mu);
     /* after a failure: nothing may still copy from the slots when they are freed */
     for (; inflight > 0; inflight--, head = (head + 1) % BACKEND_LANES)
@@ -924,12 +970,6 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
         pthread_join(readers[r], NULL);
     for (int w = 0; w < nworkers; w++)
         pthread_join(workers[w], NULL);
-    if (getenv("MXFP4_CHECK_TRACE")) /* where the time went: tuning aid */
-        fprintf(stderr,
-                "engine: %zu pieces in %zu jobs (%zu quantized), %d readers, %d workers x %d lanes, %zu slots; "
-                "%.3f s: waited %.3f for the backend, pinning %.3f, delivery waited %.3f\n",
-                e.npieces, e.njobs, e.nquant, e.readers, e.workers, e.lanes, e.nslots,
-                util_now_seconds() - e.start, e.t_ready, e.t_pin, e.t_deliver_wait);
     if (rc == 0 && e.failed)
         rc = -1;
     if (rc == 0) {
@@ -938,8 +978,18 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
     }
     if (bytes_read)
         *bytes_read = e.bytes_read;
+    double t_unpin = util_now_seconds();
     for (size_t s = 0; s < e.nslots; s++)
         slot_free(&e, &e.slots[s]);
+    t_unpin = util_now_seconds() - t_unpin;
+    if (getenv("MXFP4_CHECK_TRACE")) /* where the time went: tuning aid */
+        fprintf(stderr,
+                "engine: %zu pieces in %zu jobs (%zu quantized), %d readers, %d workers x %d lanes, %zu slots; "
+                "%.3f s: waited %.3f for the backend; readers busy %.3f, idle %.3f (thread-seconds); "
+                "workers submitting %.3f, collecting %.3f; pinning %.3f, unpinning %.3f; delivery waited %.3f\n",
+                e.npieces, e.njobs, e.nquant, e.readers, e.workers, e.lanes, e.nslots,
+                util_now_seconds() - e.start, e.t_ready, e.t_read_busy, e.t_read_wait, e.t_submit, e.t_collect,
+                e.t_pin, t_unpin, e.t_deliver_wait);
     for (size_t j = 0; j < e.njobs; j++)
         release_job(&e.jobs[j]);
     free(e.slots);

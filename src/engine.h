@@ -68,6 +68,13 @@ typedef struct {
 int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_t n,
                const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen);
 
+/* The memory a run takes at most whatever the checkpoint's size, with slabs
+ * of slab_bytes source bytes and `gpus` GPUs (0: the CPU backend): host
+ * (staging slots, reader buffers, the results held ahead of delivery) and
+ * each GPU (the lanes' buffers). What grows with the tensor COUNT (headers,
+ * the plan) and the CUDA runtime's own memory are not in it. */
+void engine_memory_bounds(uint64_t slab_bytes, int gpus, uint64_t *host, uint64_t *gpu);
+
 /* Slab size from the environment (MXFP4_CHECK_SLAB_BYTES, for tests and
  * tuning), else ENGINE_DEFAULT_SLAB_BYTES. */
 uint64_t engine_slab_bytes_from_env(void);

@@ -184,7 +184,7 @@ BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, 
 
 /* The work items are compiled for AVX2 too and picked at load time: the
  * per-block loops are written to vectorize (see block_stats). */
-#define HOT_CLONES __attribute__((target_clones("avx2", "default")))
+#define HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 
 /* Transposed layout: one item = matrix ml, group g: 32 source rows by all N
  * columns, gathered TILE_COLS columns at a time so reads stay contiguous. */

@@ -45,6 +45,7 @@ typedef struct {
     backend *backend;
     const ckpt *src, *dst;
     verify_result *r;
+    double start; /* of verify_run, for MXFP4_CHECK_TRACE */
     policy *pol;
     bool pol_failed;        /* a regex selector reached a limit (in a callback) */
     char pol_err[ST_ERR_LEN];
@@ -790,6 +791,8 @@ static int run_checks(vctx *c, char *err, size_t errlen)
         return -1;
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
                       .progress = c->o->progress, .done = collect, .done_ctx = c};
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: the engine starts after %.3f s\n", util_now_seconds() - c->start);
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
     /* the findings a diagnosis adds are on its own tensor: links built before
@@ -835,7 +838,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     r->dst = xstrdup(o->dst);
     r->findings = findings_new();
     ckpt *src = NULL, *dst = NULL;
-    vctx c = {.o = o, .r = r, .pol = o->policy};
+    vctx c = {.o = o, .r = r, .pol = o->policy, .start = start};
     policy *own = NULL; /* a caller without rule files gets the built-in default */
     if (!c.pol) {
         rules_loader *l = rules_loader_new();
@@ -876,6 +879,8 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     ckpt_close(dst);
     backend_close(c.backend);
     r->seconds = util_now_seconds() - start;
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: closed after %.3f s\n", r->seconds);
     if (rc < 0) {
         verify_result_free(r);
         *out = NULL;

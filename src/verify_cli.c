@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "outfile.h"
 #include "policy.h"
 #include "report.h"
@@ -39,7 +40,7 @@ static const char usage[] =
     "  --only GLOB     only source tensors whose name matches GLOB (shell glob)\n"
     "  --threads N     CPU threads (default: all cores)\n"
     "  --gpus G        GPUs that share the work: all (default), the first N, or a\n"
-    "                  list such as 0,2\n"
+    "                  list such as 0,2 (one other device: CUDA_VISIBLE_DEVICES)\n"
     "  --quiet         no human summary on stdout\n"
     "  --no-progress   no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help      this help\n"
@@ -69,6 +70,20 @@ static void print_finding_ids(FILE *out)
         const finding_kind *k = finding_kind_at(i);
         fprintf(out, "  %-28s %-5s  %s\n", k->id, severity_name(k->default_sev), k->meaning);
     }
+}
+
+/* SPEC §4's bound, from the engine's own sizes. */
+static void print_memory(FILE *out)
+{
+    uint64_t slab = engine_slab_bytes_from_env(), cpu, one, many, gpu;
+    engine_memory_bounds(slab, 0, &cpu, &gpu);
+    engine_memory_bounds(slab, 1, &one, &gpu);
+    engine_memory_bounds(slab, 64, &many, &gpu);
+    fprintf(out, "\nMemory, whatever the checkpoint's size (data in flight, %.0f MiB slabs): at most\n"
+                 "%.0f MiB of host memory with the CPU backend, %.0f MiB with one GPU, %.0f MiB with\n"
+                 "any number, and %.0f MiB on each GPU; plus what grows with the number of tensors\n"
+                 "(headers and plan) and the CUDA runtime's own.\n",
+            slab / 1048576.0, cpu / 1048576.0, one / 1048576.0, many / 1048576.0, gpu / 1048576.0);
 }
 
 /* Today in UTC, for waiver expiry. */
@@ -115,6 +130,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 'P': progress = false; break;
         case 'h':
             fputs(usage, stdout);
+            print_memory(stdout);
             print_finding_ids(stdout);
             return EXIT_PASS;
         case 'r':

@@ -256,7 +256,7 @@ static void test_two_workers_same_report(void **state)
     snprintf(src, sizeof src, "%s/seedconv-small/bf16", getenv("MXC_FIXTURES"));
     snprintf(dst, sizeof dst, "%s/seedconv-small/mxfp4", getenv("MXC_FIXTURES"));
     setenv("MXFP4_CHECK_SLAB_BYTES", "65536", 1);
-    cJSON *one = report_gpus(src, dst, "cuda", "0"), *two = report_gpus(src, dst, "cuda", "0,0");
+    cJSON *one = report_gpus(src, dst, "cuda", "1"), *two = report_gpus(src, dst, "cuda", "0,0");
     cJSON *three = report_gpus(src, dst, "cuda", "0,0,0");
     unsetenv("MXFP4_CHECK_SLAB_BYTES");
     char *a = report_text(one), *b = report_text(two), *c = report_text(three);
