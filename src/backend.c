@@ -32,6 +32,8 @@ struct backend {
     uint64_t cpu_hist[256];
 };
 
+static bool cuda_started; /* set by a starter thread, read after it was joined */
+
 bool backend_cuda_built(void)
 {
     return MXC_HAVE_CUDA;
@@ -126,6 +128,7 @@ static void *start_cuda(void *arg)
     }
     b->cuda = true;
     b->workers = n;
+    cuda_started = true;
     return NULL;
 }
 #endif
@@ -163,6 +166,11 @@ int backend_open(const char *name, const char *gpus, backend **out, char *err, s
 #endif
     *out = b;
     return 0;
+}
+
+bool backend_cuda_started(void)
+{
+    return cuda_started;
 }
 
 bool backend_may_use_gpu(const backend *b)

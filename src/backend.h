@@ -42,6 +42,9 @@ void backend_close(backend *b); /* NULL is a no-op */
  * build), known without waiting for the start. */
 bool backend_may_use_gpu(const backend *b);
 
+/* Whether this process has started CUDA (a context exists). */
+bool backend_cuda_started(void);
+
 /* Waits until the backend has started: 0, or -1 with the reason in err. */
 int backend_ready(backend *b, char *err, size_t errlen);
 

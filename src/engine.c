@@ -45,6 +45,7 @@ typedef struct {
     stats_acc acc;
     uint64_t elems_differing;
     bool identical, values;
+    uint64_t nonfinite; /* summed over the parts that read it */
 } kept_out;
 
 typedef enum { JOB_WAITING, JOB_READ, JOB_DONE } job_state;
@@ -95,6 +96,7 @@ typedef struct {
     /* under mu: */
     size_t kept_next, quant_next;  /* reading cursors */
     unsigned quant_part;           /* next part of quant_jobs[quant_next] */
+    unsigned kept_part;            /* next part of kept_jobs[kept_next] */
     size_t compute_next;           /* next quantized job for a worker */
     size_t delivered_job, delivered_piece;
     bool failed, stop;
@@ -252,12 +254,13 @@ static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
     e->quant_jobs = xmalloc((e->njobs ? e->njobs : 1) * sizeof(size_t));
     for (size_t j = 0; j < e->njobs; j++) {
         job *jb = &e->jobs[j];
+        /* parts of READ_EXTENT bytes (of the source side for kept jobs) */
+        uint64_t span = jb->kind == ENGINE_KEPT ? jb->bytes / 2 : jb->bytes;
+        jb->parts = (unsigned)((span + READ_EXTENT - 1) / READ_EXTENT);
+        jb->parts = jb->parts ? jb->parts : 1;
         if (jb->kind == ENGINE_KEPT) {
-            jb->parts = 1; /* compared as it is read, in piece order */
             e->kept_jobs[e->nkept++] = j;
         } else {
-            jb->parts = (unsigned)((jb->bytes + READ_EXTENT - 1) / READ_EXTENT);
-            jb->parts = jb->parts ? jb->parts : 1;
             jb->quant = e->nquant;
             e->quant_jobs[e->nquant++] = j;
         }
@@ -531,70 +534,127 @@ static int read_kept_chunk(engine *e, const engine_item *it, uint64_t off, uint6
 /* Kept tensors must be bit-identical. Identical bytes need no arithmetic:
  * every element is equal (the non-finite ones are only counted). When the
  * bytes differ, floating-point tensors get statistics so the report says how
- * far off they are; other dtypes get the count of differing elements. The
- * piece is read in chunks that stay in the cache; the rare differing piece
- * is read twice. */
-static int compare_kept_piece(engine *e, const piece *p, kept_out *out, uint8_t *a, uint8_t *b)
+ * far off they are; other dtypes get the count of differing elements.
+ *
+ * A kept job is read in parts (READ_EXTENT bytes of its pieces laid end to
+ * end, cut at whole elements) by several readers, each in chunks that stay
+ * in its cache: a part only finds whether the bytes differ and counts the
+ * non-finite elements. The reader finishing the job's last part then sets
+ * each piece's result, and reads a differing piece again, whole and in
+ * element order, for its statistics (the rare case). */
+
+static bool kept_has_values(dtype_id dt, uint64_t esize, uint64_t count)
+{
+    double probe;
+    uint8_t zero[8] = {0};
+    /* sub-byte dtypes have no float values (kept_value reads nothing then) */
+    return !((count || !esize) && !kept_value(dt, zero, 0, &probe));
+}
+
+/* Bytes [a, b) of a kept piece: whether they differ, and non-finite elements. */
+static int scan_kept_range(engine *e, const piece *p, uint64_t a, uint64_t b, uint8_t *x, uint8_t *y,
+                           bool *differ, uint64_t *nonfinite)
+{
+    const engine_item *it = &e->items[p->item];
+    dtype_id dt = it->src->t->dtype;
+    uint64_t esize = dtype_traits(dt)->bits / 8, unit = dtype_group_bytes(dt);
+    uint64_t chunk = KEPT_CHUNK >= unit ? KEPT_CHUNK - KEPT_CHUNK % unit : unit;
+    bool values = kept_has_values(dt, esize, esize ? p->len / esize : 0);
+    ckpt_willneed(e->src, it->src, p->offset + a, b - a);
+    ckpt_willneed(e->dst, it->dst, p->offset + a, b - a);
+    for (uint64_t off = a; off < b; off += chunk) {
+        uint64_t n = b - off < chunk ? b - off : chunk;
+        if (read_kept_chunk(e, it, p->offset + off, n, x, y) < 0)
+            return -1;
+        if (e->read_only)
+            continue;
+        *differ |= memcmp(x, y, (size_t)n) != 0;
+        if (esize && values) /* 0: no float values to look at */
+            *nonfinite += nonfinite_count(dt, x, n / esize);
+    }
+    return 0;
+}
+
+/* The statistics of a differing kept piece, element by element in order. */
+static int kept_piece_stats(engine *e, const piece *p, kept_out *out, uint8_t *x, uint8_t *y)
 {
     const engine_item *it = &e->items[p->item];
     dtype_id dt = it->src->t->dtype;
     uint64_t esize = dtype_traits(dt)->bits / 8, first = esize ? p->offset / esize : 0;
-    uint64_t count = esize ? p->len / esize : 0, unit = dtype_group_bytes(dt);
+    uint64_t unit = dtype_group_bytes(dt);
     uint64_t chunk = KEPT_CHUNK >= unit ? KEPT_CHUNK - KEPT_CHUNK % unit : unit;
-    double probe;
-    uint8_t zero[8] = {0};
-    stats_init(&out->acc);
-    out->identical = true;
-    out->elems_differing = 0;
-    /* sub-byte dtypes have no float values (kept_value reads nothing then) */
-    out->values = !((count || !esize) && !kept_value(dt, zero, 0, &probe));
-    ckpt_willneed(e->src, it->src, p->offset, p->len);
-    ckpt_willneed(e->dst, it->dst, p->offset, p->len);
-    bool differ = false;
-    uint64_t nonfinite = 0;
     for (uint64_t off = 0; off < p->len; off += chunk) {
         uint64_t n = p->len - off < chunk ? p->len - off : chunk;
-        if (read_kept_chunk(e, it, p->offset + off, n, a, b) < 0)
-            return -1;
-        if (e->read_only)
-            continue;
-        differ |= memcmp(a, b, (size_t)n) != 0;
-        if (esize && out->values) /* 0: no float values to look at */
-            nonfinite += nonfinite_count(dt, a, n / esize);
-    }
-    if (!differ) {
-        out->acc.n = count - nonfinite;
-        out->acc.equal = count - nonfinite;
-        out->acc.nonfinite = nonfinite;
-        return 0;
-    }
-    out->identical = false;
-    for (uint64_t off = 0; off < p->len; off += chunk) {
-        uint64_t n = p->len - off < chunk ? p->len - off : chunk;
-        if (read_kept_chunk(e, it, p->offset + off, n, a, b) < 0)
+        if (read_kept_chunk(e, it, p->offset + off, n, x, y) < 0)
             return -1;
         if (!esize) {
-            out->elems_differing += packed_elements_differing(a, b, n, dtype_traits(dt)->bits);
+            out->elems_differing += packed_elements_differing(x, y, n, dtype_traits(dt)->bits);
             continue;
         }
         uint64_t at = first + off / esize;
         for (uint64_t i = 0; i < n / esize; i++) {
-            bool same = memcmp(a + i * esize, b + i * esize, (size_t)esize) == 0;
+            bool same = memcmp(x + i * esize, y + i * esize, (size_t)esize) == 0;
             out->elems_differing += !same;
-            double x, y;
-            if (out->values && kept_value(dt, a, i, &x) && kept_value(dt, b, i, &y))
-                stats_add(&out->acc, at + i, x, y);
+            double u, v;
+            if (out->values && kept_value(dt, x, i, &u) && kept_value(dt, y, i, &v))
+                stats_add(&out->acc, at + i, u, v);
         }
     }
     return 0;
 }
 
-static int compare_kept_job(engine *e, job *j, uint8_t *a, uint8_t *b)
+/* A piece's part of [lo, hi) of the job's bytes, cut at whole elements. */
+static void kept_part_range(const engine *e, const piece *p, uint64_t at, uint64_t lo, uint64_t hi,
+                            uint64_t *a, uint64_t *b)
 {
-    j->kept = xmalloc(j->count * sizeof *j->kept);
-    for (size_t k = 0; k < j->count; k++)
-        if (compare_kept_piece(e, &e->pieces[j->first + k], &j->kept[k], a, b) < 0)
+    uint64_t unit = dtype_group_bytes(e->items[p->item].src->t->dtype);
+    uint64_t x = lo > at ? lo - at : 0, y = hi - at < p->len ? hi - at : p->len;
+    x = x >= p->len ? p->len : x - x % unit;
+    y = y >= p->len ? p->len : y - y % unit;
+    *a = x;
+    *b = y > x ? y : x;
+}
+
+/* Part `part` of a kept job: the pieces' bytes it covers. */
+static int scan_kept_part(engine *e, job *j, unsigned part, uint8_t *x, uint8_t *y)
+{
+    uint64_t lo = (uint64_t)part * READ_EXTENT, hi = lo + READ_EXTENT, at = 0;
+    for (size_t k = 0; k < j->count && at < hi; k++) {
+        const piece *p = &e->pieces[j->first + k];
+        uint64_t a, b;
+        kept_part_range(e, p, at, lo, hi, &a, &b);
+        at += p->len;
+        if (a >= b)
+            continue;
+        bool differ = false;
+        uint64_t nonfinite = 0;
+        if (scan_kept_range(e, p, a, b, x, y, &differ, &nonfinite) < 0)
             return -1;
+        pthread_mutex_lock(&e->mu);
+        j->kept[k].identical &= !differ;
+        j->kept[k].nonfinite += nonfinite;
+        pthread_mutex_unlock(&e->mu);
+    }
+    return 0;
+}
+
+/* After the last part: each piece's result. */
+static int finish_kept_job(engine *e, job *j, uint8_t *x, uint8_t *y)
+{
+    for (size_t k = 0; k < j->count; k++) {
+        const piece *p = &e->pieces[j->first + k];
+        kept_out *o = &j->kept[k];
+        dtype_id dt = e->items[p->item].src->t->dtype;
+        uint64_t esize = dtype_traits(dt)->bits / 8, count = esize ? p->len / esize : 0;
+        stats_init(&o->acc);
+        o->values = kept_has_values(dt, esize, count);
+        if (o->identical) {
+            o->acc.n = count - o->nonfinite;
+            o->acc.equal = count - o->nonfinite;
+            o->acc.nonfinite = o->nonfinite;
+        } else if (kept_piece_stats(e, p, o, x, y) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -634,9 +694,20 @@ static bool take_read(engine *e, size_t *jout, unsigned *part)
                 return true;
             }
         }
-        if (e->kept_next < e->nkept && in_window(e, e->kept_jobs[e->kept_next])) {
-            *jout = e->kept_jobs[e->kept_next++];
-            *part = 0;
+        if (e->kept_next < e->nkept && (e->kept_part > 0 || in_window(e, e->kept_jobs[e->kept_next]))) {
+            size_t j = e->kept_jobs[e->kept_next];
+            job *jb = &e->jobs[j];
+            if (e->kept_part == 0) {
+                jb->kept = xcalloc(jb->count, sizeof *jb->kept);
+                for (size_t k = 0; k < jb->count; k++)
+                    jb->kept[k].identical = true;
+            }
+            *jout = j;
+            *part = e->kept_part++;
+            if (e->kept_part == jb->parts) {
+                e->kept_next++;
+                e->kept_part = 0;
+            }
             return true;
         }
         if (e->quant_next >= e->nquant && e->kept_next >= e->nkept)
@@ -658,12 +729,17 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&e->mu);
         job *jb = &e->jobs[j];
         double t1 = util_now_seconds();
-        int rc = jb->kind == ENGINE_KEPT ? compare_kept_job(e, jb, a, b) : read_quant_part(e, jb, part, &l);
+        int rc = jb->kind == ENGINE_KEPT ? scan_kept_part(e, jb, part, a, b) : read_quant_part(e, jb, part, &l);
+        pthread_mutex_lock(&e->mu);
+        bool last = rc == 0 && ++jb->parts_done == jb->parts;
+        pthread_mutex_unlock(&e->mu);
+        if (last && jb->kind == ENGINE_KEPT)
+            rc = finish_kept_job(e, jb, a, b);
         busy += util_now_seconds() - t1;
         pthread_mutex_lock(&e->mu);
         if (rc < 0)
             break;
-        if (++jb->parts_done == jb->parts) {
+        if (last) {
             jb->state = jb->kind == ENGINE_KEPT ? JOB_DONE : JOB_READ;
             e->bytes_read += jb->bytes;
             pthread_cond_broadcast(&e->cv);
