@@ -16,7 +16,7 @@
 #define MAX_READERS 16
 #define BATCH_MAX_PIECES 4096 /* pieces per job: bounds the results of one job */
 #define PIECE_ALIGN 64        /* each piece starts a cache line in the slot buffers */
-#define READ_EXTENT ((uint64_t)16 << 20) /* bytes of a job one reader takes at once */
+#define READ_EXTENT_DEFAULT ((uint64_t)16 << 20) /* bytes of a job one reader takes at once */
 #define READ_CALL ((uint64_t)4 << 20)    /* bytes per pread */
 #define KEPT_CHUNK ((uint64_t)256 << 10) /* per side: both stay in a core's cache */
 #define JOB_WINDOW 1024                  /* jobs finished ahead of delivery, at most ... */
@@ -60,7 +60,7 @@ typedef struct {
     uint64_t src_bytes, a_bytes, b_bytes; /* slot buffer sizes it needs (quantized) */
     uint64_t bytes;                       /* tensor data bytes it reads */
     size_t quant;                         /* its index among the quantized jobs */
-    unsigned parts, parts_done;           /* READ_EXTENT pieces of its reading */
+    unsigned parts, parts_done;           /* pieces of its reading, `extent` bytes each */
     job_state state;
     kept_out *kept;                       /* results of a kept job, per piece */
     stats_acc acc;                        /* result of a quantized job */
@@ -104,12 +104,22 @@ typedef struct {
     char *err;
     size_t errlen;
     int readers, workers, lanes, omp_threads;
+    uint64_t extent;               /* bytes of a job one reader takes at once */
     bool read_only;                /* MXFP4_CHECK_BENCH=read: the reader alone */
     uint64_t hist[256];            /* scale bytes of the item being delivered */
     double t_ready, t_pin, t_deliver_wait; /* MXFP4_CHECK_TRACE */
     double t_read_busy, t_read_wait, t_submit, t_collect, t_unpin;
     double start, last_progress;
 } engine;
+
+/* MXFP4_CHECK_EXTENT overrides READ_EXTENT_DEFAULT (tuning). */
+static uint64_t extent_from_env(void)
+{
+    const char *s = getenv("MXFP4_CHECK_EXTENT");
+    char *end;
+    unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+    return v >= 65536 && *end == '\0' ? (uint64_t)v : READ_EXTENT_DEFAULT;
+}
 
 /* Reader threads: half the cores when the CPU also computes, all of them when
  * a GPU does; MXFP4_CHECK_READERS overrides (tuning, benchmarks). */
@@ -254,9 +264,9 @@ static void plan_jobs(engine *e, size_t n, uint64_t budget, bool first_only)
     e->quant_jobs = xmalloc((e->njobs ? e->njobs : 1) * sizeof(size_t));
     for (size_t j = 0; j < e->njobs; j++) {
         job *jb = &e->jobs[j];
-        /* parts of READ_EXTENT bytes (of the source side for kept jobs) */
+        /* parts of `extent` bytes (of the source side for kept jobs) */
         uint64_t span = jb->kind == ENGINE_KEPT ? jb->bytes / 2 : jb->bytes;
-        jb->parts = (unsigned)((span + READ_EXTENT - 1) / READ_EXTENT);
+        jb->parts = (unsigned)((span + e->extent - 1) / e->extent);
         jb->parts = jb->parts ? jb->parts : 1;
         if (jb->kind == ENGINE_KEPT) {
             e->kept_jobs[e->nkept++] = j;
@@ -496,13 +506,13 @@ static void quant_job_reads(engine *e, const job *j, slot *sl, read_list *l)
     }
 }
 
-/* Part `part` of a quantized job: its bytes [part, part + 1) * READ_EXTENT
+/* Part `part` of a quantized job: its bytes [part, part + 1) * extent
  * of the job's reads laid end to end. Disjoint parts go to different
  * readers, each one long run. */
 static int read_quant_part(engine *e, const job *j, unsigned part, read_list *l)
 {
     quant_job_reads(e, j, &e->slots[j->quant % e->nslots], l);
-    uint64_t lo = (uint64_t)part * READ_EXTENT, hi = lo + READ_EXTENT, at = 0;
+    uint64_t lo = (uint64_t)part * e->extent, hi = lo + e->extent, at = 0;
     for (size_t k = 0; k < l->n && at < hi; k++) {
         const read_op *r = &l->ops[k];
         uint64_t a = lo > at ? lo - at : 0, b = hi - at < r->len ? hi - at : r->len;
@@ -536,7 +546,7 @@ static int read_kept_chunk(engine *e, const engine_item *it, uint64_t off, uint6
  * bytes differ, floating-point tensors get statistics so the report says how
  * far off they are; other dtypes get the count of differing elements.
  *
- * A kept job is read in parts (READ_EXTENT bytes of its pieces laid end to
+ * A kept job is read in parts (`extent` bytes of its pieces laid end to
  * end, cut at whole elements) by several readers, each in chunks that stay
  * in its cache: a part only finds whether the bytes differ and counts the
  * non-finite elements. The reader finishing the job's last part then sets
@@ -618,7 +628,7 @@ static void kept_part_range(const engine *e, const piece *p, uint64_t at, uint64
 /* Part `part` of a kept job: the pieces' bytes it covers. */
 static int scan_kept_part(engine *e, job *j, unsigned part, uint8_t *x, uint8_t *y)
 {
-    uint64_t lo = (uint64_t)part * READ_EXTENT, hi = lo + READ_EXTENT, at = 0;
+    uint64_t lo = (uint64_t)part * e->extent, hi = lo + e->extent, at = 0;
     for (size_t k = 0; k < j->count && at < hi; k++) {
         const piece *p = &e->pieces[j->first + k];
         uint64_t a, b;
@@ -970,13 +980,11 @@ static int deliver_all(engine *e)
 static int start_workers(engine *e, pthread_t *threads, worker_arg *args)
 {
     int n = 0;
-    double t0 = util_now_seconds();
     char err[ST_ERR_LEN];
     if (e->b && backend_ready(e->b, err, sizeof err) < 0) {
         fail(e, err);
         return 0;
     }
-    e->t_ready = util_now_seconds() - t0;
     pthread_mutex_lock(&e->mu);
     e->workers = e->b ? backend_workers(e->b) : 1;
     e->lanes = e->b ? backend_lanes(e->b) : 1;
@@ -997,6 +1005,7 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
     engine e = {.src = src, .dst = dst, .items = items, .nitems = n, .o = o, .b = o->backend,
                 .err = err, .errlen = errlen};
     reset_result(&e);
+    e.extent = extent_from_env();
     const char *bench = getenv("MXFP4_CHECK_BENCH");
     e.read_only = bench && strcmp(bench, "read") == 0;
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
@@ -1030,9 +1039,11 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
             break;
         }
     if (e.nquant && !e.failed) {
-        int most = e.b ? backend_workers(e.b) : 1;
+        int most = 1;
+        double t0 = util_now_seconds();
         if (e.b && backend_ready(e.b, NULL, 0) == 0)
             most = backend_workers(e.b);
+        e.t_ready = util_now_seconds() - t0;
         workers = xcalloc((size_t)most, sizeof *workers);
         wargs = xcalloc((size_t)most, sizeof *wargs);
         nworkers = start_workers(&e, workers, wargs);
