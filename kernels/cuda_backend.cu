@@ -216,6 +216,15 @@ extern "C" int cuda_backend_device_count(void)
     return n;
 }
 
+extern "C" void cuda_backend_device_name(int dev, char *out, size_t len)
+{
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, dev) == cudaSuccess)
+        snprintf(out, len, "cuda:%d %s", dev, p.name);
+    else
+        snprintf(out, len, "cuda:%d", dev);
+}
+
 static int open_lane(lane *l, char *err, size_t errlen)
 {
     CHECK(cudaStreamCreateWithFlags(&l->stream, cudaStreamNonBlocking), "stream");

@@ -27,6 +27,9 @@ struct cuda_ctx;
 /* Usable devices; 0 when the driver or a GPU is missing (never an error). */
 int cuda_backend_device_count(void);
 
+/* "cuda:DEV NAME" into out. */
+void cuda_backend_device_name(int dev, char *out, size_t len);
+
 /* One worker on each of devices[0..n); -1 with err when one cannot start. */
 int cuda_backend_open(const int *devices, int n, struct cuda_ctx **out, char *err, size_t errlen);
 void cuda_backend_close(struct cuda_ctx *c);

@@ -1,5 +1,6 @@
 #include "backend.h"
 
+#include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct backend {
     bool cuda;
     struct cuda_ctx *ctx;         /* CUDA only */
     int workers;
+    int devices[MAX_GPUS];        /* CUDA: each worker's device */
     stats_acc cpu_acc;            /* the CPU's one lane: the job computed at submit */
     uint64_t cpu_hist[256];
 };
@@ -128,6 +130,7 @@ static void *start_cuda(void *arg)
     }
     b->cuda = true;
     b->workers = n;
+    memcpy(b->devices, devs, (size_t)n * sizeof *devs);
     cuda_started = true;
     return NULL;
 }
@@ -227,6 +230,26 @@ unsigned long long backend_device_peak(void)
 #else
     return 0;
 #endif
+}
+
+size_t backend_devices(const backend *b, char ***out)
+{
+#if MXC_HAVE_CUDA
+    if (b->cuda) { /* one entry per worker, as the GPUs were asked for */
+        char **v = xcalloc((size_t)b->workers, sizeof *v);
+        for (int k = 0; k < b->workers; k++) {
+            char name[256];
+            cuda_backend_device_name(b->devices[k], name, sizeof name);
+            v[k] = xstrdup(name);
+        }
+        *out = v;
+        return (size_t)b->workers;
+    }
+#endif
+    char **v = xcalloc(1, sizeof *v);
+    v[0] = xasprintf("cpu: %d threads", omp_get_max_threads());
+    *out = v;
+    return 1;
 }
 
 void *backend_host_alloc(backend *b, size_t n)

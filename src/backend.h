@@ -60,6 +60,11 @@ int backend_lanes(const backend *b);
  * CPU). */
 unsigned long long backend_device_peak(void);
 
+/* What computes, one string per device ("cuda:0 NVIDIA H200", or
+ * "cpu: 16 threads"), for a report's provenance. Returns the count; *out
+ * (caller frees each and the array). */
+size_t backend_devices(const backend *b, char ***out);
+
 /* Host memory for slab buffers (aborts when out of memory) and its release. */
 void *backend_host_alloc(backend *b, size_t n);
 void backend_host_free(backend *b, void *p);

@@ -18,6 +18,9 @@ enum {
 
 int inspect_main(int argc, char **argv);
 int rules_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+/* `mxfp4-check tui` (tui/loop.c: the one entry point src/ knows of tui/). */
+int tui_main(int argc, char **argv);
 
 /* The policy of a run: the built-in default, each --rules file in order,
  * then for --strict the built-in strict, last, with every warning an error. Problems go to stderr (FILE:LINE:COL: ...);

@@ -941,10 +941,24 @@ static void show_progress(engine *e, bool final)
     pthread_mutex_unlock(&e->mu);
     double el = t - e->start, rate = el > 0 ? done / el : 0;
     double eta = rate > 0 ? (total - done) / rate : 0;
-    int width = 30, fill = total > 0 ? (int)(width * done / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %.2f/%.2f GB  %.2f GB/s  ETA %.0fs ", fill,
-            "##############################", width - fill, "", done / 1e9, total / 1e9, rate / 1e9,
-            eta);
+    char text[96];
+    int n = snprintf(text, sizeof text, " %.2f/%.2f GB  %.2f GB/s  ETA %.0fs", done / 1e9, total / 1e9,
+                     rate / 1e9, eta);
+    /* one line whatever the terminal's width: a line that wraps would add a
+     * line at every redraw */
+    int cols = text_terminal_columns(STDERR_FILENO), room = cols - 1 - n - 2;
+    int width = room < 30 ? room : 30;
+    int shown;
+    if (width < 5) { /* too narrow for a bar: the numbers alone, cut to fit */
+        shown = cols - 1 < n - 1 ? cols - 1 : n - 1;
+        fprintf(stderr, "\r%.*s", shown > 0 ? shown : 0, text + 1);
+    } else {
+        int fill = total > 0 ? (int)(width * done / total) : width;
+        fprintf(stderr, "\r[%.*s%*s]%s", fill, "##############################", width - fill, "", text);
+        shown = width + 2 + n;
+    }
+    if (shown < cols - 1) /* blank what a longer line left behind */
+        fprintf(stderr, "%*s", cols - 1 - shown, "");
     if (final)
         fputc('\n', stderr);
 }
@@ -969,8 +983,15 @@ static int deliver_all(engine *e)
         e->delivered_job = j + 1;
         e->delivered_piece = jb->first + jb->count;
         pthread_cond_broadcast(&e->cv);
+        uint64_t done = e->bytes_read;
         pthread_mutex_unlock(&e->mu);
         show_progress(e, false);
+        if (e->o->on_progress)
+            e->o->on_progress(e->o->progress_ctx, done, e->bytes_total);
+        if (e->o->cancel && atomic_load(e->o->cancel)) {
+            fail(e, "cancelled");
+            return -1;
+        }
     }
     return 0;
 }

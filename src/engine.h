@@ -9,6 +9,7 @@
 #ifndef MXC_ENGINE_H
 #define MXC_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,10 @@ typedef struct {
  * nothing to read, an empty quantized tensor, gets an empty result). */
 typedef void (*engine_done)(void *ctx, size_t item, const engine_result *res);
 
+/* Progress for a caller that draws its own (the TUI): tensor bytes read so
+ * far and in all, called on the engine's thread after each slab. */
+typedef void (*engine_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
 typedef struct {
     backend *backend;     /* where slabs are computed (NULL: the CPU) */
     uint64_t slab_bytes;  /* source bytes per slab (0: default) */
@@ -59,6 +64,9 @@ typedef struct {
     bool first_slab_only; /* a sample: each item's first slab (diagnosis) */
     engine_done done;     /* receives each item's result */
     void *done_ctx;
+    engine_progress_fn on_progress; /* may be NULL */
+    void *progress_ctx;
+    const atomic_int *cancel; /* may be NULL; nonzero: stop after the slab, -1 "cancelled" */
 } engine_opts;
 
 /* Runs every item, calling o->done for each. Returns 0, or -1 with err set

@@ -8,6 +8,8 @@
 #include "util.h"
 
 static const finding_kind kinds[] = {
+    {FIND_INPUT_UNREADABLE, SEV_ERROR, FG_STRUCTURE,
+     "SRC or DST cannot be read or parsed: the run stopped (exit 2; no rule changes that)"},
     {FIND_HEADER, SEV_ERROR, FG_STRUCTURE, "a safetensors header is invalid"},
     {FIND_INDEX_MISMATCH, SEV_ERROR, FG_STRUCTURE, "the index and the shard headers disagree"},
     {FIND_INDEX_TOTAL_SIZE, SEV_WARN, FG_STRUCTURE,

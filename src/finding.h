@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define FIND_INPUT_UNREADABLE "input.unreadable"
 #define FIND_HEADER "safetensors.header"
 #define FIND_INDEX_MISMATCH "index.mismatch"
 #define FIND_INDEX_TOTAL_SIZE "index.total_size"

@@ -386,7 +386,7 @@ static int print_json(FILE *out, const ckpt *c, const finding_list *fl, const ck
     int rc = jsonstream_print(out, root, &src);
     cJSON_Delete(root);
     if (rc < 0 && !ferror(out))
-        fputs("mxfp4-check: out of memory printing JSON\n", stderr);
+        fputs("mxfp4-check inspect: out of memory printing JSON\n", stderr);
     return rc < 0 && !ferror(out) ? -1 : 0;
 }
 
@@ -439,7 +439,7 @@ static int print_output(const inspect_opts *o, const ckpt *c, const finding_list
     }
     char err[ST_ERR_LEN];
     if (outfile_text_close(out, &sink, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check inspect: %s\n", err);
         rc = EXIT_INPUT;
     }
     return rc;
@@ -462,9 +462,31 @@ static int apply_policy(const ckpt *c, finding_list *fl)
     if (rc == 0)
         rc = policy_apply(p, fl, NULL, err, sizeof err);
     if (rc < 0)
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check inspect: %s\n", err);
     policy_free(p);
     return rc;
+}
+
+/* The logical tensor named name, or the MXFP4 pair that a stored name
+ * NAME_blocks / NAME_scales belongs to (the name in the file is what people
+ * copy from a header dump). */
+static const ckpt_logical *find_logical(const ckpt *c, const char *name)
+{
+    const ckpt_logical *lt = ckpt_logical_find(c, name);
+    const char *suffixes[] = {MXFP4_BLOCKS_SUFFIX, MXFP4_SCALES_SUFFIX};
+    size_t n = strlen(name);
+    for (int k = 0; k < 2 && !lt; k++) {
+        size_t m = strlen(suffixes[k]);
+        if (n <= m || strcmp(name + n - m, suffixes[k]) != 0)
+            continue;
+        char *base = xstrdup(name);
+        base[n - m] = '\0';
+        const ckpt_logical *pair = ckpt_logical_find(c, base);
+        free(base);
+        if (pair && pair->kind == LT_MXFP4)
+            lt = pair;
+    }
+    return lt;
 }
 
 static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
@@ -472,22 +494,22 @@ static int run(const inspect_opts *o, const ckpt *c, finding_list *fl)
     char err[ST_ERR_LEN], shown[SHOWN];
     check_config(c, fl);
     if (check_scales(c, fl, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check inspect: %s\n", err);
         return EXIT_INPUT;
     }
     const ckpt_logical *one = NULL;
     uint64_t hist[256] = {0};
     if (o->tensor) {
-        one = ckpt_logical_find(c, o->tensor);
+        one = find_logical(c, o->tensor);
         if (!one) {
             char path[SHOWN];
-            fprintf(stderr, "mxfp4-check: %s: no tensor '%s'\n",
+            fprintf(stderr, "mxfp4-check inspect: %s: no tensor '%s'\n",
                     text_escape(ckpt_path(c), path, sizeof path),
                     text_escape(o->tensor, shown, sizeof shown));
             return EXIT_INPUT;
         }
         if (one->kind == LT_MXFP4 && ckpt_scale_histogram(c, one, hist, err, sizeof err) < 0) {
-            fprintf(stderr, "mxfp4-check: %s\n", err);
+            fprintf(stderr, "mxfp4-check inspect: %s\n", err);
             return EXIT_INPUT;
         }
     }
@@ -506,7 +528,7 @@ int inspect_main(int argc, char **argv)
     finding_list *fl = findings_new();
     ckpt *c = NULL;
     if (ckpt_open(o.path, &c, fl, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check inspect: %s\n", err);
         rc = EXIT_INPUT;
     } else
         rc = run(&o, c, fl);

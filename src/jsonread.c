@@ -535,8 +535,49 @@ static size_t skip_value(const char *text, size_t len, size_t i)
     return i;
 }
 
-int jsonread_each_member(const char *text, size_t len, int max_depth, jsonread_member_fn fn,
-                         void *ctx, jsonread_error *e)
+/* The error of a value inside member `key` (its text [key_start, key_end)),
+ * at element index (or -1): where says "key[index].inner". */
+static void member_fault(const char *text, size_t key_start, size_t key_end, long index, size_t at,
+                         jsonread_error *e)
+{
+    char shown[JSONREAD_WHERE_LEN], inner[JSONREAD_WHERE_LEN], idx[32] = "";
+    text_escape_n(text + key_start + 1, key_end - key_start - 2, shown, sizeof shown);
+    snprintf(e->member, sizeof e->member, "%s", shown);
+    snprintf(inner, sizeof inner, "%s", e->where);
+    if (index >= 0)
+        snprintf(idx, sizeof idx, "[%ld]", index);
+    e->where[0] = '\0';
+    append(e->where, sizeof e->where, "%s%s%s%s", shown, idx, inner[0] ? "." : "", inner);
+    locate(text, at, e);
+}
+
+/* The elements of the array text[start..] one tree at a time. */
+static int each_element(const char *text, size_t len, size_t start, const char *name, size_t key_start,
+                        size_t key_end, const jsonread_walk *w, void *ctx, jsonread_error *e)
+{
+    size_t i = skip_space_at(text, len, start + 1);
+    size_t index = 0;
+    while (text[i] != ']') {
+        size_t end = skip_value(text, len, i);
+        cJSON *value = tree_of_checked(text + i, end - i, e);
+        if (!value) {
+            member_fault(text, key_start, key_end, (long)index, i, e);
+            return -1;
+        }
+        int rc = w->element(name, index, value, ctx);
+        cJSON_Delete(value);
+        if (rc)
+            return rc;
+        index++;
+        i = skip_space_at(text, len, end);
+        if (text[i] == ',')
+            i = skip_space_at(text, len, i + 1);
+    }
+    return 0;
+}
+
+int jsonread_walk_members(const char *text, size_t len, int max_depth, const jsonread_walk *w, void *ctx,
+                          jsonread_error *e)
 {
     if (!jsonread_check(text, len, max_depth, e))
         return -1;
@@ -553,23 +594,27 @@ int jsonread_each_member(const char *text, size_t len, int max_depth, jsonread_m
         size_t value_start = skip_space_at(text, len, skip_space_at(text, len, key_end) + 1);
         size_t value_end = skip_value(text, len, value_start);
         cJSON *key = cJSON_ParseWithLength(text + key_start, key_end - key_start);
-        cJSON *value = key ? tree_of_checked(text + value_start, value_end - value_start, e) : NULL;
+        const char *name = cJSON_GetStringValue(key);
         int rc = 0;
-        if (!value) {
-            char shown[JSONREAD_WHERE_LEN];
-            text_escape_n(text + key_start + 1, key_end - key_start - 2, shown, sizeof shown);
-            snprintf(e->member, sizeof e->member, "%s", shown);
-            char inner[JSONREAD_WHERE_LEN];
-            snprintf(inner, sizeof inner, "%s", e->where);
-            e->where[0] = '\0';
-            append(e->where, sizeof e->where, "%s%s%s", shown, inner[0] ? "." : "", inner);
-            locate(text, value_start, e);
+        if (!name) {
+            snprintf(e->what, sizeof e->what, "not accepted by the JSON parser");
+            member_fault(text, key_start, key_end, -1, key_start, e);
             rc = -1;
+        } else if (text[value_start] == '[' && w->streams && w->streams(name, ctx)) {
+            rc = w->member(name, NULL, ctx);
+            if (rc == 0)
+                rc = each_element(text, len, value_start, name, key_start, key_end, w, ctx, e);
         } else {
-            rc = fn(cJSON_GetStringValue(key), value, ctx);
+            cJSON *value = tree_of_checked(text + value_start, value_end - value_start, e);
+            if (!value) {
+                member_fault(text, key_start, key_end, -1, value_start, e);
+                rc = -1;
+            } else {
+                rc = w->member(name, value, ctx);
+            }
+            cJSON_Delete(value);
         }
         cJSON_Delete(key);
-        cJSON_Delete(value);
         if (rc)
             return rc;
         i = skip_space_at(text, len, value_end);
@@ -577,6 +622,13 @@ int jsonread_each_member(const char *text, size_t len, int max_depth, jsonread_m
             i = skip_space_at(text, len, i + 1);
     }
     return 0;
+}
+
+int jsonread_each_member(const char *text, size_t len, int max_depth, jsonread_member_fn fn,
+                         void *ctx, jsonread_error *e)
+{
+    jsonread_walk w = {.member = fn};
+    return jsonread_walk_members(text, len, max_depth, &w, ctx, e);
 }
 
 /* ---- files ---------------------------------------------------------------- */
@@ -598,8 +650,11 @@ void jsonread_format_error(const jsonread_error *e, const char *display, char *e
                  e->column, e->what);
 }
 
-cJSON *jsonread_load(const char *path, const char *display, char *err, size_t errlen)
+int jsonread_read_file(const char *path, const char *display, uint64_t max_bytes, char **text, size_t *len,
+                       char *err, size_t errlen)
 {
+    *text = NULL;
+    *len = 0;
     char shown[256];
     text_escape(display, shown, sizeof shown);
     struct stat sb;
@@ -607,22 +662,38 @@ cJSON *jsonread_load(const char *path, const char *display, char *err, size_t er
     int fd = util_open_regular(path, &sb, why, sizeof why);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", shown, why);
-        return NULL;
+        return -1;
     }
-    if ((uint64_t)sb.st_size > JSONREAD_MAX_FILE_BYTES) {
-        snprintf(err, errlen, "%s: larger than the 100 MB limit", shown);
+    if ((uint64_t)sb.st_size > max_bytes) {
+        char limit[64];
+        snprintf(err, errlen, "%s: larger than the %s limit", shown, text_bytes(max_bytes, limit, sizeof limit));
         close(fd);
-        return NULL;
+        return -1;
     }
-    size_t len = (size_t)sb.st_size;
-    char *text = xmalloc(len + 1);
-    int got = util_pread_exact(fd, text, len, 0, why, sizeof why);
+    size_t n = (size_t)sb.st_size;
+    char *buf = xmalloc(n + 1);
+    int got = util_pread_exact(fd, buf, n, 0, why, sizeof why);
     close(fd);
+    if (got < 0) {
+        snprintf(err, errlen, "%s: %s", shown, why);
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+cJSON *jsonread_load(const char *path, const char *display, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    if (jsonread_read_file(path, display, JSONREAD_MAX_FILE_BYTES, &text, &len, err, errlen) < 0)
+        return NULL;
     cJSON *root = NULL;
     jsonread_error e;
-    if (got < 0)
-        snprintf(err, errlen, "%s: %s", shown, why);
-    else if (!(root = jsonread_parse(text, len, JSONREAD_FILE_DEPTH, &e)))
+    if (!(root = jsonread_parse(text, len, JSONREAD_FILE_DEPTH, &e)))
         jsonread_format_error(&e, display, err, errlen);
     free(text);
     return root;

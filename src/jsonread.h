@@ -77,10 +77,29 @@ typedef int (*jsonread_member_fn)(const char *name, cJSON *value, void *ctx);
 int jsonread_each_member(const char *text, size_t len, int max_depth, jsonread_member_fn fn,
                          void *ctx, jsonread_error *e);
 
+/* jsonread_each_member, and for members whose value is an array and for
+ * which streams(name) says so, element by element: member(name, NULL)
+ * first, then element(name, index, tree) for each, so that a report of a
+ * million tensors is never one tree. member and element return 0 to go on. */
+typedef struct {
+    jsonread_member_fn member;
+    bool (*streams)(const char *name, void *ctx);
+    int (*element)(const char *name, size_t index, cJSON *value, void *ctx);
+} jsonread_walk;
+
+int jsonread_walk_members(const char *text, size_t len, int max_depth, const jsonread_walk *w, void *ctx,
+                          jsonread_error *e);
+
 /* The value of a number node of a tree made here, when its spelling is a
  * plain non-negative integer (digits only) of at most JSONREAD_MAX_INTEGER:
  * "1e3", "1.0", "-0" and 2^53 + 1 are not. */
 bool jsonread_integer(const cJSON *node, uint64_t *out);
+
+/* The whole text of a regular file of at most max_bytes (NUL-terminated, for
+ * the parser's sake; caller frees). Returns 0, or -1 with err "DISPLAY:
+ * fault". */
+int jsonread_read_file(const char *path, const char *display, uint64_t max_bytes, char **text, size_t *len,
+                       char *err, size_t errlen);
 
 /* Reads and parses a whole file (at most JSONREAD_MAX_FILE_BYTES, a regular
  * file, depth JSONREAD_FILE_DEPTH). `display` names it in err, as

@@ -18,6 +18,8 @@ static const char usage[] =
     "  verify SRC DST [options]                prove DST is a faithful MXFP4 conversion of SRC\n"
     "  inspect PATH [--json] [--tensor NAME]   what a checkpoint holds\n"
     "  rules check|print|explain ...           rule files: lint, built-ins, which rule decides\n"
+    "  report REPORT.json [--junit F] ...      render a saved JSON report again\n"
+    "  tui [SRC] DST [--report FILE.json]      browse shards, weight map, tensors, findings\n"
     "  --help | --version\n"
     "\n"
     "Run `mxfp4-check COMMAND --help` for a command's options; `man mxfp4-check`\n"
@@ -53,6 +55,10 @@ static int dispatch(int argc, char **argv)
         return inspect_main(argc - 1, argv + 1);
     if (strcmp(cmd, "rules") == 0)
         return rules_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return report_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "tui") == 0)
+        return tui_main(argc - 1, argv + 1);
     char shown[256];
     return cli_usage_error(NULL, "unknown command '%s'", text_escape(cmd, shown, sizeof shown));
 }

@@ -125,9 +125,7 @@ void policy_selectors_free(policy_selectors *s)
     free(s);
 }
 
-/* PYRE_MATCH when some selector of s matches name; PYRE_LIMIT (err set) when
- * a regex reached a limit on it. NULL or empty lists match nothing. */
-static pyre_result selectors_match(const policy_selectors *s, const char *name, char *err,
+pyre_result policy_selectors_match(const policy_selectors *s, const char *name, char *err,
                                    size_t errlen)
 {
     for (size_t i = 0; s && name && i < s->n; i++) {
@@ -155,10 +153,10 @@ static pyre_result selectors_match(const policy_selectors *s, const char *name, 
 static pyre_result selected(const policy_selectors *select, const policy_selectors *exclude,
                             const char *name, char *err, size_t errlen)
 {
-    pyre_result in = selectors_match(select, name, err, errlen);
+    pyre_result in = policy_selectors_match(select, name, err, errlen);
     if (in != PYRE_MATCH)
         return in;
-    pyre_result out = selectors_match(exclude, name, err, errlen);
+    pyre_result out = policy_selectors_match(exclude, name, err, errlen);
     return out == PYRE_LIMIT ? PYRE_LIMIT : out == PYRE_MATCH ? PYRE_NO_MATCH : PYRE_MATCH;
 }
 
@@ -387,7 +385,7 @@ int policy_match_tensor(policy *p, const char *tensor, policy_match *m, char *er
         waiver *w = &p->waivers[i];
         if (!w->select || w->selected_any)
             continue;
-        pyre_result r = selectors_match(w->select, tensor, err, errlen);
+        pyre_result r = policy_selectors_match(w->select, tensor, err, errlen);
         if (r == PYRE_LIMIT) {
             policy_match_free(m);
             return -1;
@@ -439,7 +437,7 @@ int policy_severity_of(policy *p, const char *id, const char *tensor, severity *
         if (strcmp(e->id, id) != 0)
             continue;
         if (e->select) {
-            pyre_result r = selectors_match(e->select, tensor, err, errlen);
+            pyre_result r = policy_selectors_match(e->select, tensor, err, errlen);
             if (r == PYRE_LIMIT)
                 return -1;
             if (r != PYRE_MATCH)
@@ -507,7 +505,7 @@ static waiver *waiver_for(policy *p, const finding *f, const char *today, char *
         if (!same || waiver_expired(w, today))
             continue;
         if (w->select) {
-            pyre_result r = selectors_match(w->select, f->tensor, err, errlen);
+            pyre_result r = policy_selectors_match(w->select, f->tensor, err, errlen);
             if (r == PYRE_LIMIT) {
                 *failed = true;
                 return NULL;

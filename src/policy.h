@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "finding.h"
+#include "pyre.h"
 #include "stats.h"
 
 /* The checks a rule can set for a tensor: its expectation and its limits.
@@ -89,6 +90,10 @@ void policy_free(policy *p); /* NULL is a no-op */
 policy_selectors *policy_selectors_new(const char *const *texts, size_t n, char *err,
                                        size_t errlen, size_t *bad);
 void policy_selectors_free(policy_selectors *s);
+/* PYRE_MATCH when some selector of s matches name, PYRE_LIMIT (err set) when
+ * a regex reached a limit on it. NULL or empty lists match nothing. */
+pyre_result policy_selectors_match(const policy_selectors *s, const char *name, char *err,
+                                   size_t errlen);
 
 /* Adds a copy of r (id and file copied; select/exclude taken over). Returns
  * the stored rule, or NULL when its id is taken, with *first set to the

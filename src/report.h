@@ -1,8 +1,12 @@
 /* report.h - what `verify` tells people and machines: the JSON report
- * (SPEC §3, schema "mxfp4-check/verify/1"), JUnit XML for CI, and the
- * summary for a terminal.
+ * (SPEC §3, schema "mxfp4-check/verify/1"), JUnit XML for CI, a Markdown
+ * summary for CI step summaries and merge requests, an HTML page, and the
+ * summary for a terminal; one file per format (report_json.c, report_junit.c,
+ * report_markdown.c, report_html.c, report_human.c), report_file.c for where they go.
  *
- * The writers only read the verify_result. Report files go through outfile.h:
+ * The writers read the data-only result (result.h), nothing of the
+ * pipeline: verify, `report` (a saved JSON report read back) and `merge`
+ * all write through them. Report files go through outfile.h:
  * a file is written whole or not at all (a temporary file in the target's
  * directory, fsync, rename), a FIFO or a device is written through, and
  * nothing is written inside the checkpoints being verified (SPEC §2), wherever
@@ -19,10 +23,54 @@
 #include <stdio.h>
 
 #include "outfile.h"
-#include "verify.h"
+#include "result.h"
 
 #define REPORT_SCHEMA "mxfp4-check/verify/1"
 #define REPORT_HUMAN_ROWS 20 /* tensors shown in the terminal table, worst first */
+
+/* The report files a command can write: one table (report_file.c) of the
+ * option that asks for each and its writer. */
+typedef enum { REPORT_JSON, REPORT_JUNIT, REPORT_MARKDOWN, REPORT_HTML, REPORT_FORMAT_COUNT } report_format;
+
+/* "--json", "--junit", ... */
+const char *report_format_option(report_format f);
+
+/* Report f of r as the whole content of o (opened), streamed. Returns 0, or
+ * -1 with err naming the path and the fault. */
+int report_write_to(report_format f, const verify_result *r, outfile *o, char *err, size_t errlen);
+
+/* Report f to path ("-" is stdout) in one go: report_resolve_file with r's
+ * src and dst, outfile_open, report_write_to. On -1 no file is left behind
+ * and an existing file at path is untouched. */
+int report_write(report_format f, const verify_result *r, const char *path, char *err, size_t errlen);
+
+/* The report files of one command line: path[f] as given (NULL: not asked
+ * for). report_targets_open resolves every path (nothing inside src or dst),
+ * refuses two reports to the same file or both to stdout, and only then
+ * opens them: all before any work (SPEC §2). Messages go to stderr prefixed
+ * "mxfp4-check CMD: ". report_targets_write attempts every report. */
+typedef struct {
+    const char *path[REPORT_FORMAT_COUNT];
+    outfile *file[REPORT_FORMAT_COUNT];
+} report_targets;
+
+int report_targets_open(report_targets *t, const char *src, const char *dst, const char *cmd);
+int report_targets_write(const report_targets *t, const verify_result *r, const char *cmd);
+bool report_targets_stdout(const report_targets *t); /* some report goes to standard output */
+void report_targets_close(report_targets *t);
+
+/* The writers behind the table: report f of r to out; 0, or -1 with errno. */
+int report_emit_json(FILE *out, const verify_result *r);
+int report_emit_junit(FILE *out, const verify_result *r);
+int report_emit_markdown(FILE *out, const verify_result *r);
+/* One self-contained page (SPEC §9; report_html.c): no script, no network;
+ * summary, worst tensors, per-family charts across layers (one SVG rect of
+ * class "bar" per quantized tensor, data-tensor its name, data-count 1; past
+ * HTML_CHART_BARS tensors in a chart, a bar stands for consecutive tensors and
+ * data-count says how many), scale-exponent histograms, coverage, findings
+ * with their rules, waivers, provenance. Bounded in size by the number of
+ * families charted and bars per chart, not by the tensor count. */
+int report_emit_html(FILE *out, const verify_result *r);
 
 /* The report as a cJSON tree (caller frees with cJSON_Delete): the keys of
  * SPEC §3, plus "matched_loader" per pattern, "cause" (and "k" for
@@ -80,7 +128,10 @@ int report_write_json(const verify_result *r, const char *path, char *err, size_
  * on a tensor as verify_links (verify.h) says: the tensor it names, or the
  * logical tensor NAME its NAME_blocks / NAME_scales stands for, the same
  * tensors whose status it sets. The run fails exactly when some testcase
- * fails. Written as it is produced (two passes over the result: one counts
+ * fails. Each testcase has a time: a tensor's is the run's seconds shared
+ * out by its bytes (the pipeline overlaps tensors, so no tensor has a time of
+ * its own), a check's is 0. Testsuite properties give the provenance: tool,
+ * devices, start, scope, policy, file totals. Written as it is produced (two passes over the result: one counts
  * for the header, one writes), never whole in memory. Same path rules and
  * errors as report_write_json. */
 int report_write_junit(const verify_result *r, const char *path, char *err, size_t errlen);
@@ -89,11 +140,20 @@ int report_write_junit(const verify_result *r, const char *path, char *err, size
 int report_write_junit_to(const verify_result *r, outfile *o, char *err, size_t errlen);
 
 /* The summary for people: header (SRC -> DST, backend, counts, bytes, time,
- * GB/s), the worst tensors (failures first, then by excess, then rel_l2; at
- * most REPORT_HUMAN_ROWS rows), counts per finding id, every error and
- * warning, and a last line "RESULT: PASS" or "RESULT: FAIL (N errors, M
- * warnings)". ANSI colour only when color is true. Names are escaped. */
-void report_print_human(const verify_result *r, FILE *out, bool color);
+ * GB/s, the scope when partial), the worst tensors (failures first, then by
+ * excess, then rel_l2; at most REPORT_HUMAN_ROWS rows) in a table fitted to
+ * width columns (0: no limit; the least telling columns go first, then
+ * names are cut in the middle) with a legend of its columns, counts per
+ * finding id, every error and warning with the rule that decided it, the
+ * provenance (tool, devices, policy, files), and a last line "RESULT: PASS"
+ * or "RESULT: FAIL (N errors, M warnings)" - "(partial: ...)" when the run
+ * did not cover everything. ANSI colour only when color is true. Names are
+ * escaped. */
+void report_print_human(const verify_result *r, FILE *out, bool color, int width);
+
+/* What --quiet still says (SPEC §9), for stderr: every error and the RESULT
+ * line. */
+void report_print_brief(const verify_result *r, FILE *out, bool color);
 
 /* True when out is a terminal, NO_COLOR is unset or empty
  * (https://no-color.org) and TERM is not "dumb". */

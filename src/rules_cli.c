@@ -38,7 +38,7 @@ int rules_policy_load(const char *const *files, size_t n, bool strict, policy **
     if (!*out) {
         fputs(rules_problems(l), stderr);
         if (rules_problem_count(l) > RULES_MAX_PROBLEMS)
-            fprintf(stderr, "mxfp4-check: ... and %zu more problems\n",
+            fprintf(stderr, "mxfp4-check rules: ... and %zu more problems\n",
                     rules_problem_count(l) - RULES_MAX_PROBLEMS);
     }
     rules_loader_free(l);
@@ -150,20 +150,20 @@ static int rules_explain(int argc, char **argv)
     ckpt *dst = NULL;
     char err[512], shown[256];
     if (ckpt_open(dst_path, &dst, fl, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: DST '%s': %s\n", text_escape(dst_path, shown, sizeof shown), err);
+        fprintf(stderr, "mxfp4-check rules: DST '%s': %s\n", text_escape(dst_path, shown, sizeof shown), err);
         rc = EXIT_INPUT;
         goto done;
     }
     const ckpt_logical *lt = ckpt_logical_find(dst, tensor);
     if (!lt) {
-        fprintf(stderr, "mxfp4-check: DST '%s' has no tensor '%s'\n",
+        fprintf(stderr, "mxfp4-check rules: DST '%s' has no tensor '%s'\n",
                 text_escape(dst_path, shown, sizeof shown), text_escape(tensor, err, sizeof err));
         rc = EXIT_INPUT;
         goto done;
     }
     policy_match m;
     if (policy_match_tensor(p, tensor, &m, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check rules: %s\n", err);
         rc = EXIT_INPUT;
         goto done;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unictype.h>
 #include <unistr.h>
 
@@ -216,4 +217,15 @@ char *text_bytes(uint64_t bytes, char *out, size_t outlen)
     else
         snprintf(out, outlen, "%.2f %s", v, units[u]);
     return out;
+}
+
+int text_terminal_columns(int fd)
+{
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long v = env ? strtol(env, &end, 10) : 0;
+    return env && *env && *end == '\0' && v >= 20 && v <= 1000 ? (int)v : 80;
 }

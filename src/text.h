@@ -68,4 +68,8 @@ char *text_shape(const uint64_t *shape, int rank, char *out, size_t outlen);
 /* Human-readable size ("1.76 MB", "512 B", decimal units); returns out. */
 char *text_bytes(uint64_t bytes, char *out, size_t outlen);
 
+/* The width of the terminal on fd; when fd is not a terminal, COLUMNS when
+ * it is a number from 20 to 1000, else 80. */
+int text_terminal_columns(int fd);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -17,6 +18,7 @@
 #include "coverage.h"
 #include "engine.h"
 #include "jsonread.h"
+#include "manifest.h"
 #include "mxfp4.h"
 #include "pattern.h"
 #include "policy.h"
@@ -395,6 +397,8 @@ static int plan(vctx *c, const coverage *cv, char *err, size_t errlen)
         }
         bool quantized = e->found == COV_QUANTIZED || (e->found == COV_MISSING && !e->expect_kept);
         t->kind = quantized ? VT_QUANTIZED : VT_KEPT;
+        t->bytes_src = e->src->bytes;
+        t->bytes_dst = e->dst ? e->dst->bytes : 0;
         r->quantized += quantized;
         r->kept += !quantized;
         if (e->found == COV_KEPT)
@@ -660,29 +664,6 @@ static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
 
 /* Each tensor's status: the worst severity among its findings that are not
  * waived, and which finding (so its rule) set it. */
-static void set_statuses(verify_result *r)
-{
-    verify_links *l = verify_links_build(r);
-    for (size_t i = 0; i < r->tensor_count; i++) {
-        verify_tensor *t = &r->tensors[i];
-        t->status = VT_PASS;
-        t->status_finding = -1;
-        size_t n;
-        const size_t *on = verify_links_on(l, i, &n);
-        for (size_t k = 0; k < n; k++) {
-            const finding *f = findings_at(r->findings, on[k]);
-            if (f->waived)
-                continue;
-            vt_status s = f->sev == SEV_ERROR ? VT_FAIL : f->sev == SEV_WARN ? VT_WARN : VT_PASS;
-            if (s > t->status) {
-                t->status = s;
-                t->status_finding = (ptrdiff_t)on[k];
-            }
-        }
-    }
-    verify_links_free(l);
-}
-
 /* What a rule expects of a source tensor, for the coverage (cov_expect_fn). */
 static int expect_of(void *ctx, const char *name, policy_expect *expect, const char **rule_id)
 {
@@ -790,7 +771,9 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (planned < 0)
         return -1;
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
-                      .progress = c->o->progress, .done = collect, .done_ctx = c};
+                      .progress = c->o->progress, .done = collect, .done_ctx = c,
+                      .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
+                      .cancel = c->o->cancel};
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: the engine starts after %.3f s\n", util_now_seconds() - c->start);
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
@@ -812,8 +795,7 @@ static int run_checks(vctx *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s", c->pol_err); /* a limit must not decide: stop */
         return -1;
     }
-    set_statuses(c->r);
-    copy_policy_files(c->r, c->pol);
+    verify_result_set_statuses(c->r);
     return 0;
 }
 
@@ -828,15 +810,93 @@ static int open_side(const char *side, const char *path, ckpt **out, finding_lis
     return -1;
 }
 
+static size_t count_pairs(const ckpt *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ckpt_logical_count(c); i++)
+        n += ckpt_logical_at(c, i)->kind == LT_MXFP4;
+    return n;
+}
+
+/* SRC and DST the wrong way round: the source holds MXFP4 pairs and the
+ * "converted" checkpoint none. Said once, instead of a finding for every
+ * tensor that only restates it. */
+static int refuse_swapped(const verify_opts *o, const ckpt *src, const ckpt *dst, char *err, size_t errlen)
+{
+    size_t in_src = count_pairs(src);
+    if (in_src == 0 || count_pairs(dst) > 0)
+        return 0;
+    char a[SHOWN], b[SHOWN];
+    snprintf(err, errlen,
+             "SRC and DST look swapped: SRC '%s' holds %zu MXFP4 tensors (_blocks + _scales) and DST '%s' "
+             "none; the order is verify BF16_SOURCE MXFP4_CONVERTED",
+             text_escape(o->src, a, sizeof a), in_src, text_escape(o->dst, b, sizeof b));
+    return -1;
+}
+
+/* "2026-12-02T05:20:07Z" */
+static void utc_now(char out[24])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void record_tool(verify_result *r, const verify_opts *o)
+{
+    r->tool.version = xstrdup(MXC_VERSION);
+    utc_now(r->tool.started);
+    size_t n = o->argv && o->argc > 0 ? (size_t)o->argc : 0;
+    r->tool.argc = n + 1;
+    r->tool.argv = xcalloc(r->tool.argc, sizeof *r->tool.argv);
+    r->tool.argv[0] = xstrdup("mxfp4-check");
+    for (size_t i = 0; i < n; i++)
+        r->tool.argv[i + 1] = xstrdup(o->argv[i] ? o->argv[i] : "");
+    r->scope.only = o->only ? xstrdup(o->only) : NULL;
+    r->scope.complete = !o->only;
+}
+
+/* The files of both sides, hashed when asked. A listing that fails on a run
+ * that is failing anyway is left out rather than replacing the first fault. */
+static int record_manifest(verify_result *r, const verify_opts *o, bool hash, char *err, size_t errlen)
+{
+    result_manifest *m = &r->manifest;
+    if (manifest_list("SRC", o->src, hash, &m->src, &m->src_count, err, errlen) < 0)
+        return -1;
+    return manifest_list("DST", o->dst, hash, &m->dst, &m->dst_count, err, errlen);
+}
+
+/* What is left of a run that stopped: its provenance and the fault, so that
+ * the reports can say so (verify.h). */
+static void keep_only_fault(verify_result *r, const char *err)
+{
+    for (size_t i = 0; i < r->tensor_count; i++) {
+        free(r->tensors[i].name);
+        free(r->tensors[i].shape);
+        scale_hist_clear(&r->tensors[i].scale_hist);
+    }
+    free(r->tensors);
+    r->tensors = NULL;
+    r->tensor_count = r->quantized = r->kept = 0;
+    for (size_t i = 0; i < r->pattern_count; i++)
+        free(r->patterns[i].pattern);
+    free(r->patterns);
+    r->patterns = NULL;
+    r->pattern_count = 0;
+    findings_free(r->findings);
+    r->findings = findings_new();
+    findings_add(r->findings, FIND_INPUT_UNREADABLE, SEV_ERROR, NULL, NULL, "%s", err);
+    r->scope.complete = false;
+}
+
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
 {
     double start = util_now_seconds();
     if (o->threads > 0)
         omp_set_num_threads(o->threads);
-    verify_result *r = xcalloc(1, sizeof *r);
-    r->src = xstrdup(o->src);
-    r->dst = xstrdup(o->dst);
-    r->findings = findings_new();
+    verify_result *r = verify_result_new(o->src, o->dst);
+    record_tool(r, o);
     ckpt *src = NULL, *dst = NULL;
     vctx c = {.o = o, .r = r, .pol = o->policy, .start = start};
     policy *own = NULL; /* a caller without rule files gets the built-in default */
@@ -852,177 +912,50 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
         rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
     if (rc == 0)
         rc = open_side("DST", o->dst, &dst, r->findings, err, errlen);
+    if (rc == 0)
+        rc = refuse_swapped(o, src, dst, err, errlen);
     if (rc == 0) {
         c.src = src;
         c.dst = dst;
         rc = run_checks(&c, err, errlen);
     }
-    if (rc == 0) {
-        rc = backend_ready(c.backend, err, errlen);
+    if (c.backend) { /* its start, waited for here at the latest */
+        char why[ST_ERR_LEN];
+        if (backend_ready(c.backend, why, sizeof why) == 0) {
+            r->tool.backend = xstrdup(backend_name(c.backend));
+            r->tool.device_count = backend_devices(c.backend, &r->tool.devices);
+        } else if (rc == 0) {
+            snprintf(err, errlen, "%s", why);
+            rc = -1;
+        }
         if (getenv("MXFP4_CHECK_TRACE")) {
             struct rusage ru;
             getrusage(RUSAGE_SELF, &ru);
             fprintf(stderr, "verify: backend %s, %.3f s, peak host memory %.0f MiB, GPU memory %.0f MiB\n",
-                    rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start,
+                    r->tool.backend ? r->tool.backend : "-", util_now_seconds() - start,
                     ru.ru_maxrss / 1024.0, backend_device_peak() / 1048576.0);
         }
     }
-    if (rc == 0)
-        r->backend = xstrdup(backend_name(c.backend));
     free(c.items);
     free(c.item_result);
     for (size_t k = 0; k < r->limit_set_count; k++)
         policy_match_free(&c.set_keys[k]);
     free(c.set_keys);
+    copy_policy_files(r, c.pol); /* an aborted run's report names its policy too */
     policy_free(own);
     ckpt_close(src);
     ckpt_close(dst);
     backend_close(c.backend);
+    if (rc == 0)
+        rc = record_manifest(r, o, o->sha256, err, errlen);
+    if (rc < 0) {
+        char why[ST_ERR_LEN];
+        keep_only_fault(r, err);
+        (void)record_manifest(r, o, false, why, sizeof why);
+    }
     r->seconds = util_now_seconds() - start;
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: closed after %.3f s\n", r->seconds);
-    if (rc < 0) {
-        verify_result_free(r);
-        *out = NULL;
-        return -1;
-    }
     *out = r;
-    return 0;
-}
-
-void verify_result_free(verify_result *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->tensor_count; i++) {
-        free(r->tensors[i].name);
-        free(r->tensors[i].shape);
-        scale_hist_clear(&r->tensors[i].scale_hist);
-    }
-    for (size_t i = 0; i < r->pattern_count; i++)
-        free(r->patterns[i].pattern);
-    for (size_t k = 0; k < r->limit_set_count; k++) {
-        for (size_t i = 0; i < r->limit_sets[k].n; i++) {
-            free(r->limit_sets[k].items[i].rule_id);
-            free(r->limit_sets[k].items[i].rule_file);
-        }
-        free(r->limit_sets[k].items);
-    }
-    free(r->limit_sets);
-    for (size_t i = 0; i < r->policy_file_count; i++)
-        free(r->policy_files[i].path);
-    free(r->policy_files);
-    free(r->builtin);
-    free(r->tensors);
-    free(r->patterns);
-    findings_free(r->findings);
-    free(r->src);
-    free(r->dst);
-    free(r->backend);
-    free(r);
-}
-
-bool verify_passed(const verify_result *r)
-{
-    return findings_count_sev(r->findings, SEV_ERROR) == 0;
-}
-
-/* ---- links from findings to tensors ---------------------------------------- */
-
-struct verify_links {
-    size_t *start;   /* tensor t's findings are finding[start[t] .. start[t + 1]) */
-    size_t *finding;
-    bool *attached;  /* per finding */
-};
-
-/* The tensor of the result named by the first len bytes of name, or -1. */
-static ptrdiff_t find_tensor(const verify_result *r, const char *name, size_t len)
-{
-    size_t lo = 0, hi = r->tensor_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *t = r->tensors[mid].name;
-        int c = strncmp(t, name, len);
-        if (c == 0)
-            c = t[len] != '\0'; /* t is longer: it sorts after */
-        if (c == 0)
-            return (ptrdiff_t)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-static bool ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t m = strlen(suffix);
-    return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
-/* The tensors finding f is on (at most two): its own, and the logical
- * tensor its _blocks/_scales name stands for. */
-static int tensors_of(const verify_result *r, const finding *f, ptrdiff_t out[2])
-{
-    int n = 0;
-    if (!f->tensor)
-        return 0;
-    size_t len = strlen(f->tensor);
-    ptrdiff_t t = find_tensor(r, f->tensor, len);
-    if (t >= 0)
-        out[n++] = t;
-    const char *sfx = ends_with(f->tensor, len, MXFP4_BLOCKS_SUFFIX)   ? MXFP4_BLOCKS_SUFFIX
-                      : ends_with(f->tensor, len, MXFP4_SCALES_SUFFIX) ? MXFP4_SCALES_SUFFIX
-                                                                      : NULL;
-    if (sfx && (t = find_tensor(r, f->tensor, len - strlen(sfx))) >= 0)
-        out[n++] = t;
-    return n;
-}
-
-verify_links *verify_links_build(const verify_result *r)
-{
-    size_t nf = r->findings ? findings_count(r->findings) : 0, nt = r->tensor_count;
-    verify_links *l = xcalloc(1, sizeof *l);
-    l->start = xcalloc(nt + 2, sizeof *l->start);
-    l->attached = xcalloc(nf + 1, sizeof *l->attached);
-    /* counting sort by tensor, findings in order within each */
-    for (size_t i = 0; i < nf; i++) {
-        ptrdiff_t t[2];
-        int n = tensors_of(r, findings_at(r->findings, i), t);
-        for (int k = 0; k < n; k++)
-            l->start[t[k] + 2]++;
-        l->attached[i] = n > 0;
-    }
-    for (size_t t = 0; t < nt; t++)
-        l->start[t + 2] += l->start[t + 1];
-    l->finding = xmalloc((l->start[nt + 1] + 1) * sizeof *l->finding);
-    for (size_t i = 0; i < nf; i++) {
-        ptrdiff_t t[2];
-        int n = tensors_of(r, findings_at(r->findings, i), t);
-        for (int k = 0; k < n; k++)
-            l->finding[l->start[t[k] + 1]++] = i;
-    }
-    return l; /* start[t + 1] has moved to the end of tensor t: start[t] begins it */
-}
-
-void verify_links_free(verify_links *l)
-{
-    if (!l)
-        return;
-    free(l->start);
-    free(l->finding);
-    free(l->attached);
-    free(l);
-}
-
-const size_t *verify_links_on(const verify_links *l, size_t t, size_t *count)
-{
-    *count = l->start[t + 1] - l->start[t];
-    return *count ? l->finding + l->start[t] : NULL;
-}
-
-bool verify_links_attached(const verify_links *l, size_t i)
-{
-    return l->attached[i];
+    return rc;
 }

@@ -14,6 +14,7 @@
 #include "report.h"
 #include "safetensors.h"
 #include "text.h"
+#include "util.h"
 #include "verify.h"
 
 #define SHOWN 512 /* an escaped path in a message */
@@ -21,9 +22,9 @@
 static const char usage[] =
     "usage: mxfp4-check verify SRC DST [--rules FILE]... [--strict]\n"
     "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
-    "                          [--junit FILE] [--only GLOB] [--threads N]\n"
-    "                          [--gpus all|N|LIST]\n"
-    "                          [--quiet] [--no-progress]\n"
+    "                          [--junit FILE] [--markdown FILE] [--html FILE]\n"
+    "                          [--sha256] [--only GLOB] [--threads N]\n"
+    "                          [--gpus all|N|LIST] [--quiet] [--no-progress]\n"
     "\n"
     "Prove that DST (MXFP4) is a faithful conversion of SRC (BF16): structure,\n"
     "coverage of modules_to_not_convert, numerics of every quantized tensor against\n"
@@ -37,17 +38,26 @@ static const char usage[] =
     "  --backend B     auto (default), cpu, or cuda (an error when no GPU is usable)\n"
     "  --json FILE     the JSON report (schema mxfp4-check/verify/1); - for stdout\n"
     "  --junit FILE    a JUnit XML report for CI systems\n"
+    "  --markdown FILE a short Markdown summary (CI step summaries, merge requests)\n"
+    "  --html FILE     one self-contained HTML page (no script, no network): charts\n"
+    "                  per tensor family across layers, scale histograms, coverage,\n"
+    "                  findings with their rules, waivers, provenance\n"
+    "  --sha256        size and SHA-256 of every file of SRC and DST in the JSON\n"
+    "                  manifest (without it: names and sizes only)\n"
     "  --only GLOB     only source tensors whose name matches GLOB (shell glob)\n"
     "  --threads N     CPU threads (default: all cores)\n"
     "  --gpus G        GPUs that share the work: all (default), the first N, or a\n"
     "                  list such as 0,2 (one other device: CUDA_VISIBLE_DEVICES)\n"
-    "  --quiet         no human summary on stdout\n"
+    "  --quiet         no summary on stdout; errors and the RESULT line still go\n"
+    "                  to stderr\n"
     "  --no-progress   no progress bar (it is drawn only when stderr is a terminal)\n"
     "  -h, --help      this help\n"
     "\n"
     "Report files are written whole or not at all, and never inside SRC or DST;\n"
     "a FIFO or a device (/dev/stdout, >(cmd)) is written through. Every output\n"
-    "path is checked before the work starts.\n"
+    "path is checked before the work starts. When SRC or DST cannot be read, the\n"
+    "reports asked for are still written, with the fault as an input.unreadable\n"
+    "finding (exit 2).\n"
     "Exit status: 0 pass, 1 the checkpoint violates the policy, 2 usage error or\n"
     "input that cannot be read or parsed.\n";
 
@@ -55,7 +65,7 @@ static const char usage[] =
 
 typedef struct {
     verify_opts v;
-    const char *json, *junit;
+    report_targets out;
     bool quiet, strict;
     const char *rules[MAX_RULE_FILES];
     size_t nrules;
@@ -113,7 +123,8 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
         {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
-        {"gpus", required_argument, NULL, 'g'},
+        {"markdown", required_argument, NULL, 'm'}, {"sha256", no_argument, NULL, 'H'},
+        {"html", required_argument, NULL, 'T'},    {"gpus", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     bool progress = true;
@@ -123,8 +134,11 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         switch (ch) {
         case 'b': o->v.backend = optarg; break;
         case 'g': o->v.gpus = optarg; break;
-        case 'j': o->json = optarg; break;
-        case 'J': o->junit = optarg; break;
+        case 'j': o->out.path[REPORT_JSON] = optarg; break;
+        case 'J': o->out.path[REPORT_JUNIT] = optarg; break;
+        case 'm': o->out.path[REPORT_MARKDOWN] = optarg; break;
+        case 'T': o->out.path[REPORT_HTML] = optarg; break;
+        case 'H': o->v.sha256 = true; break;
         case 'o': o->v.only = optarg; break;
         case 'q': o->quiet = true; break;
         case 'P': progress = false; break;
@@ -154,82 +168,24 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     return -1;
 }
 
-/* The reports asked for, resolved and opened before any work (SPEC §2). */
-typedef struct {
-    outfile *json, *junit;
-} reports;
-
-static int refuse_same(const cli_opts *o, const reports *out)
-{
-    if (!outfile_same(out->json, out->junit))
-        return 0;
-    if (outfile_is_stdout(out->json)) {
-        fprintf(stderr, "mxfp4-check verify: --json and --junit both write to standard output\n");
-    } else {
-        char a[SHOWN], b[SHOWN];
-        fprintf(stderr, "mxfp4-check verify: --json '%s' and --junit '%s' are the same file\n",
-                text_escape(o->json, a, sizeof a), text_escape(o->junit, b, sizeof b));
-    }
-    return -1;
-}
-
-/* Every path is resolved and compared before anything is opened, so a FIFO
- * named twice is not opened at all. */
-static int open_reports(const cli_opts *o, reports *out)
-{
-    char err[ST_ERR_LEN];
-    const char *paths[2] = {o->json, o->junit};
-    outfile **files[2] = {&out->json, &out->junit};
-    for (int i = 0; i < 2; i++) {
-        if (paths[i] && report_resolve_file(paths[i], o->v.src, o->v.dst, files[i], err, sizeof err) < 0) {
-            fprintf(stderr, "mxfp4-check: %s\n", err);
-            return -1;
-        }
-    }
-    if (refuse_same(o, out) < 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        if (*files[i] && outfile_open(*files[i], err, sizeof err) < 0) {
-            fprintf(stderr, "mxfp4-check: %s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Both reports are attempted, so one that cannot be written costs CI the
- * other one only when that fails too. */
-static int write_reports(const verify_result *r, const reports *out)
-{
-    char err[ST_ERR_LEN];
-    int rc = 0;
-    if (out->json && report_write_json_to(r, out->json, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
-        rc = -1;
-    }
-    if (out->junit && report_write_junit_to(r, out->junit, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
-        rc = -1;
-    }
-    return rc;
-}
-
 /* The summary for people on stdout, every write checked. */
 static int print_summary(const verify_result *r)
 {
     bool color = report_use_color(stdout);
+    /* a terminal's width; through a pipe, COLUMNS when set, else no limit */
+    int width = isatty(STDOUT_FILENO) || getenv("COLUMNS") ? text_terminal_columns(STDOUT_FILENO) : 0;
     outfile_text sink;
     FILE *out = outfile_text_open(&sink, STDOUT_FILENO);
-    report_print_human(r, out, color);
+    report_print_human(r, out, color, width);
     char err[ST_ERR_LEN];
     if (outfile_text_close(out, &sink, err, sizeof err) < 0) {
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check verify: %s\n", err);
         return -1;
     }
     return 0;
 }
 
-static int run(cli_opts *o, const reports *out)
+static int run(cli_opts *o)
 {
     char err[ST_ERR_LEN], today[11];
     verify_result *r;
@@ -240,19 +196,22 @@ static int run(cli_opts *o, const reports *out)
     o->v.policy = p;
     o->v.today = today;
     int ran = verify_run(&o->v, &r, err, sizeof err);
-    if (ran < 0) {
-        policy_free(p);
-        fprintf(stderr, "mxfp4-check: %s\n", err);
-        return EXIT_INPUT;
-    }
-    int rc = verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
-    bool report_on_stdout = outfile_is_stdout(out->json) || outfile_is_stdout(out->junit);
+    int rc = ran < 0 ? EXIT_INPUT : verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
+    if (ran < 0)
+        fprintf(stderr, "mxfp4-check verify: %s\n", err);
     /* the files first: a reader of stdout that goes away (`| head`) ends the
-     * process by SIGPIPE, and the reports must be complete by then */
-    if (write_reports(r, out) < 0)
+     * process by SIGPIPE, and the reports must be complete by then; a run
+     * that stopped still writes them, with its fault (SPEC §2) */
+    if (report_targets_write(&o->out, r, "verify") < 0)
         rc = EXIT_INPUT;
-    if (!o->quiet && !report_on_stdout && print_summary(r) < 0)
-        rc = EXIT_INPUT;
+    if (ran == 0) {
+        if (o->quiet)
+            report_print_brief(r, stderr, report_use_color(stderr));
+        else if (report_targets_stdout(&o->out))
+            report_print_brief(r, stderr, report_use_color(stderr));
+        else if (print_summary(r) < 0)
+            rc = EXIT_INPUT;
+    }
     verify_result_free(r);
     policy_free(p);
     return rc;
@@ -260,13 +219,17 @@ static int run(cli_opts *o, const reports *out)
 
 int verify_main(int argc, char **argv)
 {
-    cli_opts o = {.v = {.backend = "auto"}};
+    /* getopt permutes argv: the report records the command line as given */
+    char **given = xcalloc((size_t)argc + 1, sizeof *given);
+    memcpy(given, argv, sizeof *given * (size_t)argc);
+    cli_opts o = {.v = {.backend = "auto", .argv = given, .argc = argc}};
     int rc = parse_args(argc, argv, &o);
-    if (rc >= 0)
+    if (rc >= 0) {
+        free(given);
         return rc;
-    reports out = {0};
-    rc = open_reports(&o, &out) < 0 ? EXIT_INPUT : run(&o, &out);
-    outfile_close(out.json);
-    outfile_close(out.junit);
+    }
+    rc = report_targets_open(&o.out, o.v.src, o.v.dst, "verify") < 0 ? EXIT_INPUT : run(&o);
+    report_targets_close(&o.out);
+    free(given);
     return rc;
 }

@@ -374,10 +374,28 @@ static void test_tensor_unknown(void **state)
     assert_contains(r.err, "no tensor 'nope'");
     assert_int_equal(r.out_len, 0);
     run_result_free(&r);
-    /* the half of a pair is not a logical tensor */
-    assert_int_equal(mxc(&r, "inspect", "--tensor", DOWN_PROJ "_blocks", fixture("mxfp4"), NULL), 2);
-    assert_contains(r.err, "no tensor");
+    /* a stored name whose pair does not exist is no tensor either */
+    assert_int_equal(mxc(&r, "inspect", "--tensor", "nope_blocks", fixture("mxfp4"), NULL), 2);
+    assert_contains(r.err, "mxfp4-check inspect: ");
+    assert_contains(r.err, "no tensor 'nope_blocks'");
     run_result_free(&r);
+}
+
+/* The name in the file (NAME_blocks, NAME_scales) shows the pair it belongs
+ * to, exactly as NAME does. */
+static void test_tensor_stored_name(void **state)
+{
+    (void)state;
+    run_result whole, half;
+    assert_int_equal(mxc(&whole, "inspect", "--tensor", DOWN_PROJ, fixture("mxfp4"), NULL), 0);
+    const char *const names[] = {DOWN_PROJ "_blocks", DOWN_PROJ "_scales"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mxc(&half, "inspect", "--tensor", names[i], fixture("mxfp4"), NULL), 0);
+        assert_string_equal(half.out, whole.out);
+        run_result_free(&half);
+    }
+    assert_contains(whole.out, DOWN_PROJ);
+    run_result_free(&whole);
 }
 
 /* ---- usage --------------------------------------------------------------- */
@@ -408,7 +426,7 @@ static void test_usage_errors(void **state)
                                "(try 'mxfp4-check inspect --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "verify", "--backend", "cu\x1b[1mda", fixture("bf16"), fixture("mxfp4"), NULL), 2);
-    assert_string_equal(r.err, "mxfp4-check: --backend: 'cu\\x1B[1mda' is not one of auto, cuda, cpu\n");
+    assert_string_equal(r.err, "mxfp4-check verify: --backend: 'cu\\x1B[1mda' is not one of auto, cuda, cpu\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "verify", "--\x1b]0;owned\x07", "a", "b", NULL), 2);
     assert_string_equal(r.err, "mxfp4-check verify: unknown option '--\\x1B]0;owned\\x07' "
@@ -823,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_tensor_human),
         cmocka_unit_test(test_tensor_plain),
         cmocka_unit_test(test_tensor_unknown),
+        cmocka_unit_test(test_tensor_stored_name),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_inspect_help),
         cmocka_unit_test(test_main_help_version),

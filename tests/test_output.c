@@ -583,7 +583,7 @@ static void test_directory(void **state)
         int rc = mxc(&r, "verify", SRC, DST, "--json", paths[i], "--no-progress", NULL);
         assert_refused_early(&r, rc, "is a directory");
         char want[RUN_PATH_MAX + 64];
-        snprintf(want, sizeof want, "mxfp4-check: cannot write '%s': is a directory\n", paths[i]);
+        snprintf(want, sizeof want, "mxfp4-check verify: cannot write '%s': is a directory\n", paths[i]);
         assert_string_equal(r.err, want);
         run_result_free(&r);
     }

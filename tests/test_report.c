@@ -79,7 +79,24 @@ static verify_result *make_result(bool errors)
     verify_result *r = xcalloc(1, sizeof *r);
     r->src = xstrdup("/nonexistent/src");
     r->dst = xstrdup("/nonexistent/dst");
-    r->backend = xstrdup("cpu");
+    r->tool.backend = xstrdup("cpu");
+    r->tool.version = xstrdup("9.9.9");
+    r->tool.device_count = 1;
+    r->tool.devices = xcalloc(1, sizeof *r->tool.devices);
+    r->tool.devices[0] = xstrdup("cpu: 4 threads");
+    r->tool.argc = 2;
+    r->tool.argv = xcalloc(2, sizeof *r->tool.argv);
+    r->tool.argv[0] = xstrdup("mxfp4-check");
+    r->tool.argv[1] = xstrdup("verify");
+    snprintf(r->tool.started, sizeof r->tool.started, "2026-12-02T05:20:07Z");
+    r->scope.complete = true;
+    r->manifest.src_count = 1;
+    r->manifest.src = xcalloc(1, sizeof *r->manifest.src);
+    r->manifest.src[0] = (result_file){.file = xstrdup("model.safetensors"), .bytes = 100, .hashed = true};
+    snprintf(r->manifest.src[0].sha256, sizeof r->manifest.src[0].sha256, "%064d", 7);
+    r->manifest.dst_count = 1;
+    r->manifest.dst = xcalloc(1, sizeof *r->manifest.dst);
+    r->manifest.dst[0] = (result_file){.file = xstrdup("config.json"), .bytes = 42};
     r->tensor_count = 2;
     r->tensors = xcalloc(2, sizeof *r->tensors);
     r->quantized = r->kept = 1;
@@ -89,11 +106,14 @@ static verify_result *make_result(bool errors)
     verify_tensor *k = &r->tensors[0], *q = &r->tensors[1];
     k->name = xstrdup(KEPT_NAME);
     k->kind = VT_KEPT;
+    k->bytes_src = k->bytes_dst = 64;
     k->status = VT_WARN;
     set_shape(k, 2, (uint64_t[]){4, 8});
 
     q->name = xstrdup(DOWN);
     q->kind = VT_QUANTIZED;
+    q->bytes_src = 48;
+    q->bytes_dst = 13;
     q->status = errors ? VT_FAIL : VT_PASS;
     set_shape(q, 3, (uint64_t[]){2, 3, 4});
     q->compared = true;
@@ -232,7 +252,28 @@ static void test_json_top(void **state)
     const cJSON *pol = get(j, "policy");
     assert_int_equal(cJSON_GetArraySize(get(pol, "files")), 0);
     assert_string_equal(str(pol, "builtin"), "default");
-    assert_int_equal(cJSON_GetArraySize(j), 9); /* the keys of SPEC §3, no others */
+    /* provenance: tool, scope, manifest */
+    const cJSON *tool = get(j, "tool");
+    assert_string_equal(str(tool, "version"), "9.9.9");
+    assert_string_equal(str(tool, "backend"), "cpu");
+    assert_string_equal(cJSON_GetArrayItem(get(tool, "devices"), 0)->valuestring, "cpu: 4 threads");
+    assert_int_equal(cJSON_GetArraySize(get(tool, "argv")), 2);
+    assert_string_equal(cJSON_GetArrayItem(get(tool, "argv"), 1)->valuestring, "verify");
+    assert_string_equal(str(tool, "started"), "2026-12-02T05:20:07Z");
+    assert_int_equal(cJSON_GetArraySize(tool), 5);
+    const cJSON *scope = get(j, "scope");
+    assert_true(cJSON_IsNull(get(scope, "only")));
+    assert_true(cJSON_IsNull(get(scope, "shard")));
+    assert_true(cJSON_IsTrue(get(scope, "complete")));
+    const cJSON *man = get(j, "manifest");
+    const cJSON *m0 = cJSON_GetArrayItem(get(man, "src"), 0);
+    assert_string_equal(str(m0, "file"), "model.safetensors");
+    assert_true(num(m0, "bytes") == 100);
+    assert_string_equal(str(m0, "sha256"), "0000000000000000000000000000000000000000000000000000000000000007");
+    const cJSON *d0 = cJSON_GetArrayItem(get(man, "dst"), 0);
+    assert_string_equal(str(d0, "file"), "config.json");
+    assert_true(cJSON_IsNull(get(d0, "sha256"))); /* not hashed: null, never a made-up digest */
+    assert_int_equal(cJSON_GetArraySize(j), 12); /* the keys of SPEC §3, no others */
     cJSON_Delete(j);
     verify_result_free(r);
 }
@@ -333,7 +374,8 @@ static void test_json_tensors(void **state)
     assert_true(cJSON_IsNull(get(k, "stats")));
     assert_true(cJSON_IsNull(get(k, "status_rule")));
     assert_int_equal(cJSON_GetArraySize(get(k, "limits")), 0);
-    assert_int_equal(cJSON_GetArraySize(k), 7); /* no requant, no scale_hist */
+    assert_true(num(get(k, "bytes"), "src") == 64 && num(get(k, "bytes"), "dst") == 64);
+    assert_int_equal(cJSON_GetArraySize(k), 8); /* no requant, no scale_hist */
 
     const cJSON *q = cJSON_GetArrayItem(ts, 1);
     assert_string_equal(str(q, "name"), DOWN);
@@ -821,12 +863,21 @@ static void test_junit(void **state)
     assert_null(strchr(x, '\x1b'));
     assert_null(strstr(x, "<&>"));
     assert_non_null(strstr(x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-    /* 2 tensors + 8 structure + 6 coverage ids (the finding table's groups);
+    /* 2 tensors + 9 structure + 6 coverage ids (the finding table's groups);
      * failing: down_proj and coverage.missing */
-    assert_non_null(strstr(x, "<testsuite name=\"mxfp4-check verify\" tests=\"16\" failures=\"2\" "
+    assert_non_null(strstr(x, "<testsuite name=\"mxfp4-check verify\" tests=\"17\" failures=\"2\" "
                               "errors=\"0\" skipped=\"0\" time=\"1.500\">"));
-    assert_non_null(strstr(x, "<testcase classname=\"tensors\" name=\"" KEPT_XML "\">"));
-    char *q = strstr(x, "<testcase classname=\"tensors\" name=\"" DOWN "\">");
+    /* times: 1.5 s shared by bytes, 128 of the kept tensor and 61 of down_proj */
+    assert_non_null(strstr(x, "<testcase classname=\"tensors\" name=\"" KEPT_XML "\" time=\"1.016\">"));
+    assert_non_null(strstr(x, "<testcase classname=\"structure\" name=\"input.unreadable\" time=\"0.000\"/>"));
+    /* provenance */
+    assert_non_null(strstr(x, "<property name=\"tool.version\" value=\"9.9.9\"/>"));
+    assert_non_null(strstr(x, "<property name=\"tool.device\" value=\"cpu: 4 threads\"/>"));
+    assert_non_null(strstr(x, "<property name=\"tool.started\" value=\"2026-12-02T05:20:07Z\"/>"));
+    assert_non_null(strstr(x, "<property name=\"scope\" value=\"complete\"/>"));
+    assert_non_null(strstr(x, "<property name=\"manifest.src\" value=\"1 files, 100 bytes, sha256 of each in the JSON report\"/>"));
+    assert_non_null(strstr(x, "<property name=\"manifest.dst\" value=\"1 files, 42 bytes\"/>"));
+    char *q = strstr(x, "<testcase classname=\"tensors\" name=\"" DOWN "\" time=\"0.484\">");
     assert_non_null(q);
     assert_non_null(strstr(q, "<failure message=\"rel_l2 0.3 above 0.05\" type=\"numerics.threshold\">"
                               "error [numerics.threshold] rel_l2 0.3 above 0.05\n"
@@ -838,8 +889,8 @@ static void test_junit(void **state)
     assert_non_null(miss);
     assert_non_null(strstr(miss, "<failure message=\"&apos;model.norm.weight&apos; is missing in DST\" "
                                  "type=\"coverage.missing\">"));
-    assert_non_null(strstr(x, "<testcase classname=\"structure\" name=\"safetensors.header\"/>"));
-    assert_non_null(strstr(x, "<testcase classname=\"coverage\" name=\"coverage.stale_pattern\">\n"
+    assert_non_null(strstr(x, "<testcase classname=\"structure\" name=\"safetensors.header\" time=\"0.000\"/>"));
+    assert_non_null(strstr(x, "<testcase classname=\"coverage\" name=\"coverage.stale_pattern\" time=\"0.000\">\n"
                               "      <system-out>warn [coverage.stale_pattern]"));
     assert_null(strstr(x, "turned off by the policy"));
     free(x);
@@ -850,8 +901,8 @@ static void test_junit(void **state)
     r->tensors[0].name = xstrdup("bad\xff\xfe utf8 \xef\xbf\xbe");
     x = junit_text(r, dir);
     check_xmllint(dir);
-    assert_non_null(strstr(x, "tests=\"17\" failures=\"3\""));
-    assert_non_null(strstr(x, "<testcase classname=\"other\" name=\"kept.modified\">"));
+    assert_non_null(strstr(x, "tests=\"18\" failures=\"3\""));
+    assert_non_null(strstr(x, "<testcase classname=\"other\" name=\"kept.modified\" time=\"0.000\">"));
     assert_non_null(strstr(x, "a ? control"));
     free(x);
 
@@ -877,7 +928,7 @@ static char *human(const verify_result *r, bool color)
     char *buf = xcalloc(1, HUMAN_MAX);
     FILE *m = fmemopen(buf, HUMAN_MAX - 1, "w");
     assert_non_null(m);
-    report_print_human(r, m, color);
+    report_print_human(r, m, color, 0);
     assert_false(ferror(m));
     fclose(m);
     assert_true(strlen(buf) < HUMAN_MAX - 2);

@@ -639,19 +639,39 @@ static void test_missing_transpose_square(void **state)
     cJSON_Delete(report);
 }
 
-/* Input that cannot be read: exit 2, the file named, no report written. */
+/* Input that cannot be read: exit 2, the file named on stderr as DST's, and
+ * the reports asked for still written, with the fault as their one finding
+ * (SPEC §2: a CI panel shows red, not "no results"). */
 static void check_unreadable(const char *dir, const char *fault, const char *arg2, const char *message)
 {
-    char out[RUN_PATH_MAX], json[RUN_PATH_MAX];
+    char out[RUN_PATH_MAX], json[RUN_PATH_MAX], junit[RUN_PATH_MAX], want[2 * RUN_PATH_MAX];
     path_in(out, dir, "out");
     path_in(json, dir, "report.json");
+    path_in(junit, dir, "report.xml");
     plant(fault, P()->src, P()->dst, out, SHARD1, arg2, NULL);
     run_result r;
-    assert_int_equal(mxc(&r, "verify", P()->src, out, "--json", json, "--no-progress", NULL), 2);
-    assert_contains(r.err, SHARD1);
+    assert_int_equal(mxc(&r, "verify", P()->src, out, "--json", json, "--junit", junit, "--no-progress", NULL), 2);
+    snprintf(want, sizeof want, "mxfp4-check verify: DST '%s': %s", out, SHARD1);
+    assert_contains(r.err, want);
     assert_contains(r.err, message);
-    assert_false(exists(json));
     run_result_free(&r);
+    cJSON *j = load_json(json);
+    assert_string_equal(cJSON_GetObjectItem(j, "result")->valuestring, "fail");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "scope"), "complete")));
+    const cJSON *fs = cJSON_GetObjectItem(j, "findings");
+    assert_int_equal(cJSON_GetArraySize(fs), 1);
+    const cJSON *f = cJSON_GetArrayItem(fs, 0);
+    assert_string_equal(cJSON_GetObjectItem(f, "id")->valuestring, "input.unreadable");
+    assert_string_equal(cJSON_GetObjectItem(f, "severity")->valuestring, "error");
+    assert_contains(cJSON_GetObjectItem(f, "message")->valuestring, want + strlen("mxfp4-check verify: "));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "tensors")), 0);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "summary"), "errors")->valueint, 1);
+    cJSON_Delete(j);
+    char *xml;
+    assert_int_equal(run_read_file(junit, &xml, NULL), 0);
+    assert_contains(xml, "<testcase classname=\"structure\" name=\"input.unreadable\" time=\"0.000\">");
+    assert_contains(xml, "failures=\"1\"");
+    free(xml);
 }
 
 static void test_truncated_shard(void **state)
