@@ -246,6 +246,7 @@ size_t backend_devices(const backend *b, char ***out)
         return (size_t)b->workers;
     }
 #endif
+    (void)b;
     char **v = xcalloc(1, sizeof *v);
     v[0] = xasprintf("cpu: %d threads", omp_get_max_threads());
     *out = v;

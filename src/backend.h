@@ -61,7 +61,7 @@ int backend_lanes(const backend *b);
 unsigned long long backend_device_peak(void);
 
 /* What computes, one string per device ("cuda:0 NVIDIA H200", or
- * "cpu: 16 threads"), for a report's provenance. Returns the count; *out
+ * "cpu: 16 threads"), for a report's provenance; after backend_ready. Returns the count; *out
  * (caller frees each and the array). */
 size_t backend_devices(const backend *b, char ***out);
 
