@@ -3,7 +3,7 @@
  *
  * Pieces (slabs of quantized tensors, byte ranges of kept ones) are batched
  * into jobs of one kind, so a million tiny tensors cost a few hundred
- * hand-overs. Reader threads take jobs in READ_EXTENT parts (disjoint long
+ * hand-overs. Reader threads take jobs in parts of 16 MiB (disjoint long
  * runs, with read-ahead hints): a kept job is compared by its readers in
  * their caches (it needs no GPU); a quantized job is read into one of a few
  * staging slots, pinned once, and computed by the backend's workers (one per
