@@ -36,6 +36,7 @@ endif
 # compiler turn their selects into vector blends (results are unchanged: no
 # code here relies on floating-point traps).
 $(BUILD)/src/numerics.o: CFLAGS += -O3 -fno-trapping-math
+$(BUILD)/src/engine.o: CFLAGS += -O3
 
 LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
 ifneq ($(MPI),1)

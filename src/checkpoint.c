@@ -620,6 +620,18 @@ int ckpt_read(const ckpt *c, const ckpt_tensor *ct, uint64_t offset, void *buf, 
     return st_read(c->shards[ct->shard].st, ct->t, offset, buf, len, err, errlen);
 }
 
+void ckpt_advise_sequential(const ckpt *c)
+{
+    for (size_t i = 0; i < c->shard_count; i++)
+        if (c->shards[i].st)
+            st_advise_sequential(c->shards[i].st);
+}
+
+void ckpt_willneed(const ckpt *c, const ckpt_tensor *ct, uint64_t offset, uint64_t len)
+{
+    st_willneed(c->shards[ct->shard].st, ct->t, offset, len);
+}
+
 int ckpt_scale_histogram(const ckpt *c, const ckpt_logical *lt, uint64_t hist[256], char *err,
                          size_t errlen)
 {

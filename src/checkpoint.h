@@ -101,6 +101,11 @@ const ckpt_logical *ckpt_logical_find(const ckpt *c, const char *name);
 int ckpt_read(const ckpt *c, const ckpt_tensor *ct, uint64_t offset, void *buf, size_t len,
               char *err, size_t errlen);
 
+/* Read-ahead hints (safetensors.h): every shard is read in long runs; bytes
+ * [offset, offset+len) of ct are wanted soon. */
+void ckpt_advise_sequential(const ckpt *c);
+void ckpt_willneed(const ckpt *c, const ckpt_tensor *ct, uint64_t offset, uint64_t len);
+
 /* Histogram of the scale bytes of pair lt (hist[b] = count of byte b; 255 is
  * NaN), reading in bounded chunks. */
 int ckpt_scale_histogram(const ckpt *c, const ckpt_logical *lt, uint64_t hist[256], char *err,

@@ -1,9 +1,16 @@
-/* engine.h - the streaming pass of `verify`: reads each planned tensor once,
- * in large reads on a reader thread, while the backend computes on the
- * previous slab (two buffers in flight, so memory stays bounded whatever the
- * checkpoint's size). Small tensors travel together: consecutive pieces are
- * batched up to the slab budget, so a checkpoint of a million tiny tensors
- * costs a few hundred hand-overs between the threads, not a million.
+/* engine.h - the streaming pass of `verify`: reads each planned tensor once
+ * and compares it, with memory bounded whatever the checkpoint's size.
+ *
+ * Pieces (slabs of quantized tensors, byte ranges of kept ones) are batched
+ * into jobs of one kind, so a million tiny tensors cost a few hundred
+ * hand-overs. Reader threads take jobs in parts of 16 MiB (disjoint long
+ * runs, with read-ahead hints): a kept job is compared by its readers in
+ * their caches (it needs no GPU); a quantized job is read into one of a few
+ * staging slots, pinned once, and computed by the backend's workers (one per
+ * GPU, several jobs in flight on its lanes), while the readers go on. Reading
+ * starts before the backend has started (CUDA comes up on its own thread).
+ * Results are merged in job order, whatever thread or GPU computed them, so
+ * the report does not depend on their number.
  *
  * The caller owns the items; the engine fills their outputs. */
 #ifndef MXC_ENGINE_H
@@ -75,6 +82,13 @@ typedef struct {
  * gets the bytes of tensor data read. */
 int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_t n,
                const engine_opts *o, uint64_t *bytes_read, char *err, size_t errlen);
+
+/* The memory a run takes at most whatever the checkpoint's size, with slabs
+ * of slab_bytes source bytes and `gpus` GPUs (0: the CPU backend): host
+ * (staging slots, reader buffers, the results held ahead of delivery) and
+ * each GPU (the lanes' buffers). What grows with the tensor COUNT (headers,
+ * the plan) and the CUDA runtime's own memory are not in it. */
+void engine_memory_bounds(uint64_t slab_bytes, int gpus, uint64_t *host, uint64_t *gpu);
 
 /* Slab size from the environment (MXFP4_CHECK_SLAB_BYTES, for tests and
  * tuning), else ENGINE_DEFAULT_SLAB_BYTES. */

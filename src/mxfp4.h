@@ -131,11 +131,43 @@ MXFP4_HD static inline void mxfp4_ref_quantize_block(const float *x, uint8_t *sc
     *scale_byte = sb;
 }
 
+/* 2^e as a double, exactly, for the exponents a scale byte can give
+ * (|e| < 1000), built from its bits so host and device agree without libm. */
+MXFP4_HD static inline double mxfp4_pow2(int e)
+{
+    uint64_t bits = (uint64_t)(e + 1023) << 52;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+/* The value a stored scale byte stands for when decoded with the exponent
+ * bias 127 + bias_k (bias_k 0: the faithful reading; others replay an
+ * exporter's mistake): NaN for 0xFF, else 2^(byte - 127 - bias_k). */
+MXFP4_HD static inline double mxfp4_scale_value(uint8_t byte, int bias_k)
+{
+    if (byte == MXFP4_SCALE_NAN) {
+        uint64_t nan_bits = UINT64_C(0x7FF8000000000000);
+        double d;
+        memcpy(&d, &nan_bits, sizeof d);
+        return d;
+    }
+    return mxfp4_pow2((int)byte - MXFP4_SCALE_BIAS - bias_k);
+}
+
+/* The reference quantizer's scale as a value: 2^(byte - 127), 0xFF included
+ * (an infinite block gives it; it then has no NaN meaning). */
+MXFP4_HD static inline double mxfp4_ref_scale_value(uint8_t byte)
+{
+    return mxfp4_pow2((int)byte - MXFP4_SCALE_BIAS);
+}
+
 /* Code of element i of a 16-byte block. */
 MXFP4_HD static inline unsigned mxfp4_block_code(const uint8_t *block, int i)
 {
     uint8_t b = block[i >> 1];
     return (i & 1) ? (unsigned)(b >> 4) : (unsigned)(b & 0xFu);
 }
+
 
 #endif

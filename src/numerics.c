@@ -143,7 +143,7 @@ BLOCK_FN void block_requant(stats_acc *a, const float *x, bool finite, const uin
 {
     uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
     mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
-    double ref = ldexp(1.0, (int)ref_scale - MXFP4_SCALE_BIAS), se[LANES] = {0};
+    double ref = mxfp4_ref_scale_value(ref_scale), se[LANES] = {0};
     unsigned equal = 0;
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES) {
         for (int l = 0; l < LANES; l++) {
@@ -163,9 +163,7 @@ BLOCK_FN void block_requant(stats_acc *a, const float *x, bool finite, const uin
 BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
                           const uint8_t *block, uint8_t scale_byte)
 {
-    double scale = scale_byte == MXFP4_SCALE_NAN
-                       ? NAN
-                       : ldexp(1.0, (int)scale_byte - MXFP4_SCALE_BIAS - c->v->scale_bias_k);
+    double scale = mxfp4_scale_value(scale_byte, c->v->scale_bias_k);
     if (c->hist)
         c->hist[scale_byte]++;
     double deq[MXFP4_BLOCK_ELEMS];
@@ -186,14 +184,14 @@ BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, 
 
 /* The work items are compiled for AVX2 too and picked at load time: the
  * per-block loops are written to vectorize (see block_stats). */
-#define HOT_CLONES __attribute__((target_clones("avx2", "default")))
+#define HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 
 /* Transposed layout: one item = matrix ml, group g: 32 source rows by all N
  * columns, gathered TILE_COLS columns at a time so reads stay contiguous. */
 HOT_CLONES static void item_transposed(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                             const block_ctx *c, uint64_t ml, uint64_t gi)
 {
-    uint64_t N = g->rows, K = g->groups * MXFP4_BLOCK_ELEMS, groups = s->g1 - s->g0;
+    uint64_t N = g->rows, groups = s->g1 - s->g0;
     uint64_t m = s->m0 + ml, gg = s->g0 + gi;
     const uint16_t *rows = b->src + (ml * groups + gi) * MXFP4_BLOCK_ELEMS * N;
     float tile[MXFP4_BLOCK_ELEMS][TILE_COLS];
@@ -207,9 +205,9 @@ HOT_CLONES static void item_transposed(const mx_geom *g, const mx_slab *s, const
             float x[MXFP4_BLOCK_ELEMS];
             for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
                 x[i] = tile[i][j];
-            uint64_t blk = (ml * N + n) * groups + gi;
-            compare_block(c, x, m * N * K + gg * MXFP4_BLOCK_ELEMS * N + n, N,
-                          b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
+            uint64_t blk = (ml * N + n) * groups + gi, stride;
+            uint64_t first = mx_block_source(g, m, n, gg, &stride);
+            compare_block(c, x, first, stride, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
         }
     }
 }
@@ -218,7 +216,7 @@ HOT_CLONES static void item_transposed(const mx_geom *g, const mx_slab *s, const
 HOT_CLONES static void item_direct(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                         const block_ctx *c, uint64_t ml, uint64_t r0)
 {
-    uint64_t N = g->rows, G = g->groups, K = G * MXFP4_BLOCK_ELEMS, rows = s->n1 - s->n0;
+    uint64_t G = g->groups, K = G * MXFP4_BLOCK_ELEMS, rows = s->n1 - s->n0;
     uint64_t m = s->m0 + ml, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
     for (uint64_t r = r0; r < r1; r++) {
         const uint16_t *row = b->src + (ml * rows + r) * K;
@@ -227,9 +225,9 @@ HOT_CLONES static void item_direct(const mx_geom *g, const mx_slab *s, const mx_
             float x[MXFP4_BLOCK_ELEMS];
             for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
                 x[i] = mxfp4_bf16_to_f32(row[gg * MXFP4_BLOCK_ELEMS + (uint64_t)i]);
-            uint64_t blk = (ml * rows + r) * G + gg;
-            compare_block(c, x, m * N * K + n * K + gg * MXFP4_BLOCK_ELEMS, 1,
-                          b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
+            uint64_t blk = (ml * rows + r) * G + gg, stride;
+            uint64_t first = mx_block_source(g, m, n, gg, &stride);
+            compare_block(c, x, first, stride, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
         }
     }
 }

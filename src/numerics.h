@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mxfp4.h"
 #include "stats.h"
 
 #ifdef __cplusplus
@@ -54,11 +55,41 @@ typedef struct {
     const uint8_t *scales;
 } mx_buffers;
 
+/* A slab placed in the buffers of a job (several slabs of one tensor read
+ * together): byte offsets of its source, blocks and scales there. */
+typedef struct {
+    mx_slab slab;
+    uint64_t src, blocks, scales;
+} mx_placed_slab;
+
+/* The buffers of a job and their sizes. */
+typedef struct {
+    mx_buffers buf;
+    uint64_t src_bytes, blocks_bytes, scales_bytes;
+} mx_job_data;
+
 /* Linear index, in the source tensor, of stored element (m, n, k). */
-static inline uint64_t mx_source_index(const mx_geom *g, uint64_t m, uint64_t n, uint64_t k)
+MXFP4_HD static inline uint64_t mx_source_index(const mx_geom *g, uint64_t m, uint64_t n, uint64_t k)
 {
-    uint64_t K = g->groups * 32, N = g->rows;
+    uint64_t K = g->groups * MXFP4_BLOCK_ELEMS, N = g->rows;
     return m * N * K + (g->layout == MX_TRANSPOSED ? k * N + n : n * K + k);
+}
+
+/* Where the 32 source values of block (m, n, group) are: the source index
+ * of the first, and the distance between consecutive ones (N transposed, 1
+ * direct). The one place both backends and the reader get it from. */
+MXFP4_HD static inline uint64_t mx_block_source(const mx_geom *g, uint64_t m, uint64_t n,
+                                                uint64_t group, uint64_t *stride)
+{
+    *stride = g->layout == MX_TRANSPOSED ? g->rows : 1;
+    return mx_source_index(g, m, n, group * MXFP4_BLOCK_ELEMS);
+}
+
+/* Source index of a slab's first element: its source bytes are one run
+ * from there (see above). */
+MXFP4_HD static inline uint64_t mx_slab_source_first(const mx_geom *g, const mx_slab *s)
+{
+    return mx_source_index(g, s->m0, s->n0, s->g0 * MXFP4_BLOCK_ELEMS);
 }
 
 /* Bytes of each buffer of a slab. */

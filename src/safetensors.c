@@ -2,6 +2,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -450,4 +451,17 @@ int st_read(const st_file *f, const st_tensor *t, uint64_t offset, void *buf, si
     if (util_pread_exact(f->fd, buf, len, f->data_start + t->begin + offset, why, sizeof why) < 0)
         return fail(err, errlen, f->display, t->name, "%s", why);
     return 0;
+}
+
+void st_advise_sequential(const st_file *f)
+{
+    if (f->fd >= 0)
+        (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+}
+
+void st_willneed(const st_file *f, const st_tensor *t, uint64_t offset, uint64_t len)
+{
+    if (f->fd >= 0 && offset <= t->end - t->begin && len)
+        (void)posix_fadvise(f->fd, (off_t)(f->data_start + t->begin + offset), (off_t)len,
+                            POSIX_FADV_WILLNEED);
 }

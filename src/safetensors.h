@@ -74,4 +74,11 @@ uint64_t st_data_len(const st_file *f);
 int st_read(const st_file *f, const st_tensor *t, uint64_t offset, void *buf, size_t len,
             char *err, size_t errlen);
 
+/* Read-ahead hints, for a cold page cache (never errors: a hint the kernel
+ * refuses changes nothing). st_advise_sequential: the file will be read in
+ * long runs; st_willneed: bytes [offset, offset+len) of t will be read soon,
+ * so the kernel starts reading them now. */
+void st_advise_sequential(const st_file *f);
+void st_willneed(const st_file *f, const st_tensor *t, uint64_t offset, uint64_t len);
+
 #endif

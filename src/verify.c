@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ typedef struct {
     backend *backend;
     const ckpt *src, *dst;
     verify_result *r;
+    double start; /* of verify_run, for MXFP4_CHECK_TRACE */
     policy *pol;
     bool pol_failed;        /* a regex selector reached a limit (in a callback) */
     char pol_err[ST_ERR_LEN];
@@ -55,7 +57,6 @@ typedef struct {
     engine_item *items;     /* quantized and kept tensors to stream */
     size_t *item_result;    /* items[i] belongs to r->tensors[item_result[i]] */
     size_t nitems, items_cap, item_result_cap;
-    double started;         /* util_now_seconds() at the start, for MXFP4_CHECK_TRACE */
 } vctx;
 
 /* ---- structure ----------------------------------------------------------- */
@@ -837,11 +838,13 @@ static int run_checks(vctx *c, char *err, size_t errlen)
         take_part(c);
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: plan of %zu tensors made after %.3f s (headers, coverage%s)\n",
-                c->r->tensor_count, util_now_seconds() - c->started, c->o->shard.count ? ", shard split" : "");
+                c->r->tensor_count, util_now_seconds() - c->start, c->o->shard.count ? ", shard split" : "");
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
                       .progress = c->o->progress, .done = collect, .done_ctx = c,
                       .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
                       .cancel = c->o->cancel};
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: the engine starts after %.3f s\n", util_now_seconds() - c->start);
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
         return -1;
     size_t after_engine = findings_count(c->r->findings);
@@ -992,7 +995,7 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     verify_result *r = verify_result_new(o->src, o->dst);
     record_tool(r, o);
     ckpt *src = NULL, *dst = NULL;
-    vctx c = {.o = o, .r = r, .pol = o->policy, .started = start};
+    vctx c = {.o = o, .r = r, .pol = o->policy, .start = start};
     policy *own = NULL; /* a caller without rule files gets the built-in default */
     if (!c.pol) {
         rules_loader *l = rules_loader_new();
@@ -1000,15 +1003,10 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
         own = c.pol = rules_take_policy(l);
         rules_loader_free(l);
     }
-    int rc = backend_open(o->backend ? o->backend : "auto", &c.backend, err, errlen);
-    if (getenv("MXFP4_CHECK_TRACE"))
-        fprintf(stderr, "verify: backend %s ready after %.3f s\n",
-                rc == 0 ? backend_name(c.backend) : "-", util_now_seconds() - start);
-    if (rc == 0) {
-        r->tool.backend = xstrdup(backend_name(c.backend));
-        r->tool.device_count = backend_devices(c.backend, &r->tool.devices);
+    /* CUDA starts on its own thread meanwhile: the reading does not wait for it */
+    int rc = backend_open(o->backend ? o->backend : "auto", o->gpus, &c.backend, err, errlen);
+    if (rc == 0)
         rc = refuse_same_side(o, err, errlen);
-    }
     if (rc == 0)
         rc = open_side("SRC", o->src, &src, r->findings, err, errlen);
     if (rc == 0)
@@ -1019,6 +1017,23 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
         c.src = src;
         c.dst = dst;
         rc = run_checks(&c, err, errlen);
+    }
+    if (c.backend) { /* its start, waited for here at the latest */
+        char why[ST_ERR_LEN];
+        if (backend_ready(c.backend, why, sizeof why) == 0) {
+            r->tool.backend = xstrdup(backend_name(c.backend));
+            r->tool.device_count = backend_devices(c.backend, &r->tool.devices);
+        } else if (rc == 0) {
+            snprintf(err, errlen, "%s", why);
+            rc = -1;
+        }
+        if (getenv("MXFP4_CHECK_TRACE")) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            fprintf(stderr, "verify: backend %s, %.3f s, peak host memory %.0f MiB, GPU memory %.0f MiB\n",
+                    r->tool.backend ? r->tool.backend : "-", util_now_seconds() - start,
+                    ru.ru_maxrss / 1024.0, backend_device_peak() / 1048576.0);
+        }
     }
     free(c.items);
     free(c.item_result);
@@ -1040,6 +1055,8 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
             (void)record_manifest(r, o, false, why, sizeof why);
     }
     r->seconds = util_now_seconds() - start;
+    if (getenv("MXFP4_CHECK_TRACE"))
+        fprintf(stderr, "verify: closed after %.3f s\n", r->seconds);
     *out = r;
     return rc;
 }

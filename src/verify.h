@@ -20,6 +20,7 @@ typedef void (*verify_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 typedef struct {
     const char *src, *dst;
     const char *backend;      /* "auto", "cpu", "cuda" */
+    const char *gpus;         /* --gpus: "all" (NULL), N or a list (backend.h) */
     const char *only;         /* glob on source tensor names, or NULL */
     int threads;              /* 0: OpenMP default */
     bool progress;            /* progress bar on stderr */

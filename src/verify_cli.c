@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine.h"
 #include "outfile.h"
 #include "policy.h"
 #include "backend.h"
@@ -28,7 +29,8 @@ static const char usage[] =
     "                          [--backend auto|cuda|cpu] [--json FILE|-]\n"
     "                          [--junit FILE] [--markdown FILE] [--html FILE]\n"
     "                          [--sha256] [--only GLOB] [--shard I/N|auto]\n"
-    "                          [--threads N] [--quiet] [--no-progress]\n"
+    "                          [--threads N] [--gpus all|N|LIST] [--quiet]\n"
+    "                          [--no-progress]\n"
     "\n"
     "Prove that DST (MXFP4) is a faithful conversion of SRC (BF16): structure,\n"
     "coverage of modules_to_not_convert, numerics of every quantized tensor against\n"
@@ -54,6 +56,8 @@ static const char usage[] =
     "                  joins the parts; auto: I and N from OpenMPI, PMI or Slurm,\n"
     "                  and the GPU from the rank on the host\n"
     "  --threads N     CPU threads (default: all cores)\n"
+    "  --gpus G        GPUs that share the work: all (default), the first N, or a\n"
+    "                  list such as 0,2 (one other device: CUDA_VISIBLE_DEVICES)\n"
     "  --quiet         no summary on stdout; errors and the RESULT line still go\n"
     "                  to stderr\n"
     "  --no-progress   no progress bar (it is drawn only when stderr is a terminal)\n"
@@ -87,6 +91,20 @@ static void print_finding_ids(FILE *out)
         const finding_kind *k = finding_kind_at(i);
         fprintf(out, "  %-28s %-5s  %s\n", k->id, severity_name(k->default_sev), k->meaning);
     }
+}
+
+/* SPEC §4's bound, from the engine's own sizes. */
+static void print_memory(FILE *out)
+{
+    uint64_t slab = engine_slab_bytes_from_env(), cpu, one, many, gpu;
+    engine_memory_bounds(slab, 0, &cpu, &gpu);
+    engine_memory_bounds(slab, 1, &one, &gpu);
+    engine_memory_bounds(slab, 64, &many, &gpu);
+    fprintf(out, "\nMemory, whatever the checkpoint's size (data in flight, %.0f MiB slabs): at most\n"
+                 "%.0f MiB of host memory with the CPU backend, %.0f MiB with one GPU, %.0f MiB with\n"
+                 "any number, and %.0f MiB on each GPU; plus what grows with the number of tensors\n"
+                 "(headers and plan) and the CUDA runtime's own.\n",
+            slab / 1048576.0, cpu / 1048576.0, one / 1048576.0, many / 1048576.0, gpu / 1048576.0);
 }
 
 /* Today in UTC, for waiver expiry. */
@@ -160,7 +178,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         {"no-progress", no_argument, NULL, 'P'},   {"help", no_argument, NULL, 'h'},
         {"rules", required_argument, NULL, 'r'},   {"strict", no_argument, NULL, 'S'},
         {"markdown", required_argument, NULL, 'm'}, {"sha256", no_argument, NULL, 'H'},
-        {"html", required_argument, NULL, 'T'},
+        {"html", required_argument, NULL, 'T'},    {"gpus", required_argument, NULL, 'g'},
         {"shard", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
@@ -170,6 +188,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     while ((ch = cli_getopt(argc, argv, "hq", longopts, "verify")) != -1) {
         switch (ch) {
         case 'b': o->v.backend = optarg; break;
+        case 'g': o->v.gpus = optarg; break;
         case 'j': o->out.path[REPORT_JSON] = optarg; break;
         case 'J': o->out.path[REPORT_JUNIT] = optarg; break;
         case 'm': o->out.path[REPORT_MARKDOWN] = optarg; break;
@@ -184,6 +203,7 @@ static int parse_args(int argc, char **argv, cli_opts *o)
         case 'P': progress = false; break;
         case 'h':
             fputs(usage, stdout);
+            print_memory(stdout);
             print_finding_ids(stdout);
             return EXIT_PASS;
         case 'r':

@@ -466,6 +466,33 @@ static void test_fixture_passes(void **state)
     cJSON_Delete(report);
 }
 
+/* A kept tensor larger than a reader's extent is read by several readers,
+ * each part only finding whether its bytes differ; the statistics of a
+ * differing tensor are then computed over it whole, in order: the report
+ * must be the one read in one part, number for number. lm_head (120 KiB)
+ * quantized in DST spans two 64 KiB extents. */
+static void test_kept_read_in_parts_same_report(void **state)
+{
+    const char *dir = *state;
+    char out[RUN_PATH_MAX];
+    path_in(out, dir, "kept");
+    plant("quantize-kept", P()->src, P()->dst, out, "lm_head.weight", NULL);
+    cJSON *whole = verify_report(P()->src, out, dir, "whole.json", 1);
+    setenv("MXFP4_CHECK_EXTENT", "65536", 1);
+    setenv("MXFP4_CHECK_READERS", "4", 1);
+    cJSON *parts = verify_report(P()->src, out, dir, "parts.json", 1);
+    unsetenv("MXFP4_CHECK_EXTENT");
+    unsetenv("MXFP4_CHECK_READERS");
+    const cJSON *lm = find_named(member(parts, "tensors"), "lm_head.weight");
+    assert_non_null(lm);
+    assert_string_equal(str_member(lm, "status"), "fail");
+    assert_true(num_member(member(lm, "stats"), "rmse") > 0);
+    assert_same_json(member(whole, "tensors"), member(parts, "tensors"), "tensors (one part vs 64 KiB parts)");
+    assert_same_json(member(whole, "findings"), member(parts, "findings"), "findings (one part vs 64 KiB parts)");
+    cJSON_Delete(whole);
+    cJSON_Delete(parts);
+}
+
 /* Slabs of 1000 bytes cut matrices into partial ones and reads into gathers;
  * one thread changes the reduction's split. Neither may change a number. */
 static void test_small_slabs_same_stats(void **state)
@@ -796,6 +823,10 @@ static void test_usage_errors(void **state)
     expect_usage_error("--backend nope", "nope", "verify", s, d, "--backend", "nope", NULL);
     expect_usage_error("--threads 0", "--threads", "verify", s, d, "--threads", "0", NULL);
     expect_usage_error("--threads x", "--threads", "verify", s, d, "--threads", "x", NULL);
+    expect_usage_error("--gpus x", "--gpus: 'x' is not all", "verify", s, d, "--gpus", "x", NULL);
+    expect_usage_error("--gpus 1,", "--gpus: '1,'", "verify", s, d, "--gpus", "1,", NULL);
+    expect_usage_error("--gpus -1", "--gpus: '-1'", "verify", s, d, "--gpus", "-1", NULL);
+    expect_usage_error("--gpus 0", "--gpus: 0 GPUs", "verify", s, d, "--gpus", "0", NULL);
     expect_usage_error("--json without a file", NULL, "verify", s, d, "--json", NULL);
     expect_usage_error("missing SRC", "no-such-dir", "verify", "/nonexistent/no-such-dir", d, NULL);
 }
@@ -809,6 +840,9 @@ static void test_backend_cpu_and_option_order(void **state)
     /* options before the paths work too */
     assert_int_equal(mxc(&r, "verify", "--backend", "cpu", "--threads", "2", P()->src, P()->dst, NULL), 0);
     assert_contains(r.out, "pass");
+    run_result_free(&r);
+    /* --gpus picks devices for CUDA; the CPU backend has none to pick */
+    assert_int_equal(mxc(&r, "verify", "--backend", "cpu", "--gpus", "0,1", "--quiet", P()->src, P()->dst, NULL), 0);
     run_result_free(&r);
 }
 
@@ -912,6 +946,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fixture_passes, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_small_slabs_same_stats, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_read_in_parts_same_report, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_samples_pass, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_nibble_swap, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_scale_bias_plus_one, tmp_setup, tmp_teardown),

@@ -135,10 +135,10 @@ static void test_random_slabs(void **state)
 
 /* ---- whole runs ---------------------------------------------------------- */
 
-static cJSON *report(const char *src, const char *dst, const char *backend_name)
+static cJSON *report_gpus(const char *src, const char *dst, const char *backend_name, const char *gpus)
 {
     const char *argv[] = {getenv("MXC_BIN"), "verify", src, dst, "--backend", backend_name,
-                          "--json", "-", "--no-progress", NULL};
+                          "--json", "-", "--no-progress", gpus ? "--gpus" : NULL, gpus, NULL};
     run_result r;
     assert_int_equal(run_cmd(argv, 120, &r), 0);
     if (r.status == 2)
@@ -149,13 +149,30 @@ static cJSON *report(const char *src, const char *dst, const char *backend_name)
     return j;
 }
 
+static cJSON *report(const char *src, const char *dst, const char *backend_name)
+{
+    return report_gpus(src, dst, backend_name, NULL);
+}
+
+/* The findings of two reports: the same ids on the same tensors, in order. */
+static void assert_same_findings(cJSON *c, cJSON *g)
+{
+    cJSON *fc = cJSON_GetObjectItem(c, "findings"), *fg = cJSON_GetObjectItem(g, "findings");
+    assert_int_equal(cJSON_GetArraySize(fc), cJSON_GetArraySize(fg));
+    for (int i = 0; i < cJSON_GetArraySize(fc); i++) {
+        cJSON *a = cJSON_GetArrayItem(fc, i), *b = cJSON_GetArrayItem(fg, i);
+        assert_string_equal(cJSON_GetObjectItem(a, "id")->valuestring, cJSON_GetObjectItem(b, "id")->valuestring);
+        cJSON *ta = cJSON_GetObjectItem(a, "tensor"), *tb = cJSON_GetObjectItem(b, "tensor");
+        assert_string_equal(cJSON_IsString(ta) ? ta->valuestring : "", cJSON_IsString(tb) ? tb->valuestring : "");
+    }
+}
+
 static void assert_reports_agree(const char *src, const char *dst)
 {
     cJSON *c = report(src, dst, "cpu"), *g = report(src, dst, "cuda");
     assert_string_equal(cJSON_GetObjectItem(c, "result")->valuestring,
                         cJSON_GetObjectItem(g, "result")->valuestring);
-    cJSON *fc = cJSON_GetObjectItem(c, "findings"), *fg = cJSON_GetObjectItem(g, "findings");
-    assert_int_equal(cJSON_GetArraySize(fc), cJSON_GetArraySize(fg));
+    assert_same_findings(c, g);
     cJSON *tc = cJSON_GetObjectItem(c, "tensors"), *tg = cJSON_GetObjectItem(g, "tensors");
     assert_int_equal(cJSON_GetArraySize(tc), cJSON_GetArraySize(tg));
     for (int i = 0; i < cJSON_GetArraySize(tc); i++) {
@@ -217,11 +234,48 @@ static void test_samples_and_faults_agree(void **state)
     run_rmtree(dir);
 }
 
+/* The tensors and findings of a report, as text (timings left out). */
+static char *report_text(cJSON *j)
+{
+    cJSON *keep = cJSON_CreateObject();
+    cJSON_AddItemReferenceToObject(keep, "result", cJSON_GetObjectItem(j, "result"));
+    cJSON_AddItemReferenceToObject(keep, "tensors", cJSON_GetObjectItem(j, "tensors"));
+    cJSON_AddItemReferenceToObject(keep, "findings", cJSON_GetObjectItem(j, "findings"));
+    char *s = cJSON_PrintUnformatted(keep);
+    cJSON_Delete(keep);
+    return s;
+}
+
+/* Several GPUs of one host share the work; merged in job order, the report
+ * is the one GPU's, bit for bit. Two workers on device 0 run that path on a
+ * one-GPU machine; small slabs make many jobs for them to share. */
+static void test_two_workers_same_report(void **state)
+{
+    (void)state;
+    char src[RUN_PATH_MAX], dst[RUN_PATH_MAX];
+    snprintf(src, sizeof src, "%s/seedconv-small/bf16", getenv("MXC_FIXTURES"));
+    snprintf(dst, sizeof dst, "%s/seedconv-small/mxfp4", getenv("MXC_FIXTURES"));
+    setenv("MXFP4_CHECK_SLAB_BYTES", "65536", 1);
+    cJSON *one = report_gpus(src, dst, "cuda", "1"), *two = report_gpus(src, dst, "cuda", "0,0");
+    cJSON *three = report_gpus(src, dst, "cuda", "0,0,0");
+    unsetenv("MXFP4_CHECK_SLAB_BYTES");
+    char *a = report_text(one), *b = report_text(two), *c = report_text(three);
+    assert_true(strlen(a) > 1000);
+    assert_string_equal(a, b);
+    assert_string_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+    cJSON_Delete(one);
+    cJSON_Delete(two);
+    cJSON_Delete(three);
+}
+
 static int open_cuda(void **state)
 {
     char err[256];
     backend *b;
-    if (backend_open("cuda", &b, err, sizeof err) != 0) {
+    if (backend_open("cuda", NULL, &b, err, sizeof err) != 0 || backend_ready(b, err, sizeof err) != 0) {
         fprintf(stderr, "no CUDA backend: %s\n", err);
         return -1;
     }
@@ -241,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_random_slabs),
         cmocka_unit_test(test_fixture_reports_agree),
         cmocka_unit_test(test_samples_and_faults_agree),
+        cmocka_unit_test(test_two_workers_same_report),
     };
     return cmocka_run_group_tests(tests, open_cuda, close_cuda);
 }

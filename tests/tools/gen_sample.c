@@ -694,8 +694,38 @@ static int write_pair(const model *m, tensor_list *src, tensor_list *dst, const 
         rc = open_checkpoint(&s, src, m->shards, err, errlen);
     if (rc == 0)
         rc = open_checkpoint(&d, dst, m->shards, err, errlen);
-    for (size_t i = 0; i < src->count && rc == 0; i++)
-        rc = fill_tensor(&src->items[i], &s, &d, err, errlen);
+    /* tensors in parallel: each has its own generator stream and offsets, so
+     * the bytes are the same whatever the thread count (largest first, so the
+     * longest one does not start last) */
+    if (rc == 0) {
+        size_t n = src->count, *order = xmalloc((n ? n : 1) * sizeof *order);
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
+        for (size_t i = 1; i < n; i++) /* insertion sort by size, descending: n is small */
+            for (size_t k = i; k > 0 && src->items[order[k]].numel > src->items[order[k - 1]].numel; k--) {
+                size_t t = order[k];
+                order[k] = order[k - 1];
+                order[k - 1] = t;
+            }
+        int failed = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t i = 0; i < n; i++) {
+            int stop;
+#pragma omp atomic read
+            stop = failed;
+            char why[ERR_LEN];
+            if (!stop && fill_tensor(&src->items[order[i]], &s, &d, why, sizeof why) < 0) {
+#pragma omp critical(gen_sample_error)
+                if (!failed) {
+                    snprintf(err, errlen, "%s", why);
+#pragma omp atomic write
+                    failed = 1;
+                }
+            }
+        }
+        free(order);
+        rc = failed ? -1 : 0;
+    }
     if (rc == 0)
         rc = close_checkpoint(&s, err, errlen);
     if (rc == 0)
