@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -340,6 +341,44 @@ static void test_table_fits_the_terminal(void **state)
     unsetenv("COLUMNS");
 }
 
+/* The progress bar on a terminal of 40 and 60 columns (a pty from
+ * util-linux's script, its width from COLUMNS): every redraw fits one line,
+ * so none wraps into a new line. */
+static void test_progress_fits_the_terminal(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/script", X_OK) != 0) {
+        print_message("util-linux's script not found: the progress bar on a terminal is not tested\n");
+        skip();
+    }
+    const char *widths[] = {"40", "60"};
+    for (int i = 0; i < 2; i++) {
+        char cmd[3 * RUN_PATH_MAX];
+        snprintf(cmd, sizeof cmd, "'%s' verify '%s' '%s' >/dev/null", env_or_fail("MXC_BIN"), P.src, P.dst);
+        setenv("COLUMNS", widths[i], 1);
+        const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+        run_result r;
+        assert_int_equal(run_list(&r, argv), 0);
+        unsetenv("COLUMNS");
+        size_t cols = (size_t)atoi(widths[i]), segments = 0;
+        const char *p = r.out;
+        assert_true(*p == '\r');
+        while (p[0] == '\r' && p[1] != '\n') {
+            const char *end = p + 1 + strcspn(p + 1, "\r\n");
+            if ((size_t)(end - p - 1) > cols - 1)
+                fail_msg("a redraw of %zu columns at %zu:\n%.*s", (size_t)(end - p - 1), cols, (int)(end - p - 1),
+                         p + 1);
+            if (!strstr(p + 1, " GB/s"))
+                fail_msg("no GB/s in %s", r.out);
+            segments++;
+            p = end;
+        }
+        assert_true(segments >= 1);
+        assert_string_equal(p, "\r\n"); /* one newline, after the last redraw */
+        run_result_free(&r);
+    }
+}
+
 static void test_swapped_sides(void **state)
 {
     (void)state;
@@ -567,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_partial_run_says_so),
         cmocka_unit_test(test_quiet_failure_still_says_why),
         cmocka_unit_test(test_table_fits_the_terminal),
+        cmocka_unit_test(test_progress_fits_the_terminal),
         cmocka_unit_test(test_swapped_sides),
         cmocka_unit_test(test_usage_errors_are_one_line),
         cmocka_unit_test(test_markdown_summary),
