@@ -65,6 +65,7 @@ static const char usage[] =
     "                            nibble_swap (element 2i high), nibble_split (ggml's order),\n"
     "                            scale_bias:K (E8M0 with bias 127+K), scale_signed\n"
     "                            (two's-complement exponents; scale_signed:I8 also sets dtype I8)\n"
+    "  scales-dtype TENSOR DTYPE rewrite TENSOR_scales with dtype DTYPE (its bytes kept)\n"
     "  truncate SHARD BYTES      truncate the file SHARD to BYTES bytes\n"
     "  garbage-header SHARD      replace SHARD by a header length and \"" GARBAGE_TEXT "\"\n";
 
@@ -688,30 +689,45 @@ static int signed_scales(const plant *p, uint8_t *buf, size_t n, uint64_t off, v
     return PLANT_OK;
 }
 
-/* TENSOR_scales rewritten as dtype I8 with its bytes as they are now. */
-static int scales_as_i8(const plant *p)
+/* TENSOR_scales rewritten with dtype `to`, same shape: each byte as it is
+ * now, in the first byte of its element (the rest zero). */
+static int scales_as(const plant *p, dtype_id to)
 {
     opened o;
     int rc = open_ckpt(p, p->out, &o);
     if (rc != PLANT_OK)
         return rc;
     const ckpt_tensor *ct = need_tensor(p, o.c, p->args[0], MXFP4_SCALES_SUFFIX, &rc);
+    uint64_t bytes;
+    if (rc == PLANT_OK && (!dtype_bytes(to, ct->t->numel, &bytes) || bytes % ct->t->numel))
+        rc = fail(p, PLANT_USAGE, "scales-dtype: %s has no whole bytes per element", dtype_name(to));
     if (rc == PLANT_OK) {
-        size_t len = (size_t)(ct->t->end - ct->t->begin);
-        uint8_t *data = xmalloc(len + 1);
+        size_t len = (size_t)(ct->t->end - ct->t->begin), width = (size_t)(bytes / ct->t->numel);
+        uint8_t *now = xmalloc(len + 1), *data = xcalloc((size_t)bytes + 1, 1);
         char err[ST_ERR_LEN];
-        if (ckpt_read(o.c, ct, 0, data, len, err, sizeof err) < 0)
+        if (ckpt_read(o.c, ct, 0, now, len, err, sizeof err) < 0)
             rc = fail(p, PLANT_IO, "%s", err);
+        for (size_t i = 0; i < len; i++)
+            data[i * width] = now[i];
         shard_edit e = {.nremove = 1, .nadd = 1};
         e.remove[0] = ct->t->name;
-        e.add[0] = (new_tensor){.name = ct->t->name, .dtype = DT_I8, .rank = ct->t->rank, .data = data};
+        e.add[0] = (new_tensor){.name = ct->t->name, .dtype = to, .rank = ct->t->rank, .data = data};
         memcpy(e.add[0].shape, ct->t->shape, sizeof(uint64_t) * (size_t)ct->t->rank);
         if (rc == PLANT_OK)
             rc = rewrite_shard(p, o.c, ct->shard, &e);
+        free(now);
         free(data);
     }
     close_ckpt(&o);
     return rc;
+}
+
+static int fault_scales_dtype(const plant *p)
+{
+    dtype_id to;
+    if (!dtype_from_name(p->args[1], &to))
+        return fail(p, PLANT_USAGE, "scales-dtype: unknown dtype '%s'", p->args[1]);
+    return scales_as(p, to);
 }
 
 /* TENSOR as an exporter with convention PARTS writes it: from the faithful
@@ -730,7 +746,7 @@ static int fault_convention(const plant *p)
     if (rc == PLANT_OK && cv.bias_k != 0)
         rc = on_tensor(p, MXFP4_SCALES_SUFFIX, add_bias, &cv.bias_k, true);
     if (rc == PLANT_OK && cv.dtype_i8)
-        rc = scales_as_i8(p);
+        rc = scales_as(p, DT_I8);
     return rc;
 }
 
@@ -927,7 +943,7 @@ static const fault faults[] = {
     {"wrong-shard", 1, fault_wrong_shard},     {"nan-scale", 1, fault_nan_scale},
     {"no-quant-config", 0, fault_no_quant_config}, {"tokenizer", 0, fault_tokenizer},
     {"no-transpose", 1, fault_no_transpose},   {"truncate", 2, fault_truncate},
-    {"convention", 2, fault_convention},
+    {"convention", 2, fault_convention},       {"scales-dtype", 2, fault_scales_dtype},
     {"garbage-header", 1, fault_garbage_header},
 };
 
