@@ -175,6 +175,16 @@ static void assert_same_findings(cJSON *c, cJSON *g)
         assert_string_equal(cJSON_GetObjectItem(a, "id")->valuestring, cJSON_GetObjectItem(b, "id")->valuestring);
         cJSON *ta = cJSON_GetObjectItem(a, "tensor"), *tb = cJSON_GetObjectItem(b, "tensor");
         assert_string_equal(cJSON_IsString(ta) ? ta->valuestring : "", cJSON_IsString(tb) ? tb->valuestring : "");
+        /* a diagnosis: the same cause, k and message (its rel_l2 undone as printed) */
+        const char *keys[] = {"cause", "message"};
+        for (int k = 0; k < 2; k++) {
+            cJSON *va = cJSON_GetObjectItem(a, keys[k]), *vb = cJSON_GetObjectItem(b, keys[k]);
+            assert_string_equal(cJSON_IsString(va) ? va->valuestring : "", cJSON_IsString(vb) ? vb->valuestring : "");
+        }
+        cJSON *ka = cJSON_GetObjectItem(a, "k"), *kb = cJSON_GetObjectItem(b, "k");
+        assert_int_equal(ka != NULL, kb != NULL);
+        if (ka)
+            assert_int_equal((int)ka->valuedouble, (int)kb->valuedouble);
     }
 }
 
@@ -243,6 +253,23 @@ static void test_samples_and_faults_agree(void **state)
     run_result_free(&r);
     assert_reports_agree(src, out);
     run_rmtree(dir);
+    /* every axis of the diagnosis's table, alone and combined: the CUDA run
+     * replays the candidates on its kernel and must name the same cause */
+    const char *conventions[] = {"missing_transpose+nibble_swap", "nibble_split+scale_bias:-3",
+                                 "missing_transpose+nibble_split+scale_signed:I8", "scale_bias:40",
+                                 "nibble_swap+scale_signed"};
+    for (size_t i = 0; i < sizeof conventions / sizeof conventions[0]; i++) {
+        assert_int_equal(run_mkdtemp("mxc-gpu", dir, sizeof dir), 0);
+        assert_int_equal(run_join(out, sizeof out, dir, "out"), 0);
+        const char *cv[] = {plant, "convention", src, dst, out, "model.layers.0.mlp.experts.down_proj",
+                            conventions[i], NULL};
+        assert_int_equal(run_cmd(cv, 60, &r), 0);
+        if (r.status != 0)
+            fail_msg("plant convention %s: %s", conventions[i], r.err);
+        run_result_free(&r);
+        assert_reports_agree(src, out);
+        run_rmtree(dir);
+    }
 }
 
 /* The tensors and findings of a report, as text (timings left out). */
