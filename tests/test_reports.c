@@ -582,6 +582,10 @@ static void test_report_refuses_edits(void **state)
         {"\"src\":\t\"", "\"src\":\t1, \"x\":\t\"", "not a string (at src)"},
         {"\"dst\":", "\"result\":\t\"fail\", \"dst\":", "duplicate member \"result\""},
         {"\"seconds\":", "\"speed\": 1, \"seconds\":", "unknown member \"speed\" (at summary)"},
+        {"\"cause\":\t\"scale_bias\"", "\"cause\":\t\"scale_bias+nibble_swap\"",
+         "\"cause\" is not one or more of missing_transpose, nibble_swap, nibble_split, scale_bias, "
+         "scale_signed joined by '+' in that order"},
+        {"\"cause\":\t\"scale_bias\"", "\"cause\":\t\"nibble_swap+scale_signed\"", "unknown member \"k\""},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         edited(good, bad, edits[i].old, edits[i].new);
