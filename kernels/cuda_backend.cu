@@ -30,7 +30,8 @@ namespace {
 struct slab_args {
     mx_geom g;
     unsigned long long m0, n0, g0, mats, rows, groups, total;
-    int swap, bias_k, requant;
+    mx_variant v; // how DST's bytes are decoded (numerics.h, shared with the CPU)
+    int requant;
 };
 
 // The 32 source values of block (ml, nl, gl) of the slab, and where the
@@ -60,11 +61,11 @@ __device__ void load_block(const slab_args &a, const uint16_t *src, unsigned lon
 }
 
 __device__ void compare_block(const slab_args &a, const float *x, uint64_t first, uint64_t stride,
-                              const uint8_t *block, uint8_t sb, stats_acc *p)
+                              const uint8_t *block, uint8_t sb, stats_acc *p, unsigned int *offsets)
 {
-    double scale = mxfp4_scale_value(sb, a.bias_k);
+    double scale = mx_variant_scale(&a.v, sb);
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        double deq = (double)mxfp4_e2m1_value(mxfp4_block_code(block, i ^ a.swap)) * scale;
+        double deq = (double)mxfp4_e2m1_value(mx_variant_code(&a.v, block, i)) * scale;
         stats_add(p, first + (uint64_t)i * stride, x[i], deq);
     }
     if (!a.requant)
@@ -74,6 +75,7 @@ __device__ void compare_block(const slab_args &a, const float *x, uint64_t first
     double ref = mxfp4_ref_scale_value(ref_sb);
     p->scales_total++;
     p->scales_equal += ref_sb == sb;
+    atomicAdd(&offsets[(uint8_t)(sb - ref_sb)], 1u);
     p->codes_total += MXFP4_BLOCK_ELEMS;
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
         p->codes_equal += codes[i] == mxfp4_block_code(block, i);
@@ -88,8 +90,8 @@ compare_kernel(slab_args a, const uint16_t *src, const uint8_t *blocks, const ui
                stats_acc *out, unsigned long long *hist)
 {
     __shared__ stats_acc part[THREADS];
-    __shared__ unsigned int local_hist[256];
-    for (int i = threadIdx.x; i < 256; i += THREADS)
+    __shared__ unsigned int local_hist[MX_HIST_LEN];
+    for (int i = threadIdx.x; i < MX_HIST_LEN; i += THREADS)
         local_hist[i] = 0;
     __syncthreads();
     stats_acc p;
@@ -115,7 +117,7 @@ compare_kernel(slab_args a, const uint16_t *src, const uint8_t *blocks, const ui
         memcpy(block, &w, sizeof block);
         uint8_t sb = scales[blk];
         atomicAdd(&local_hist[sb], 1u);
-        compare_block(a, x, first, stride, block, sb, &p);
+        compare_block(a, x, first, stride, block, sb, &p, local_hist + MX_HIST_BYTES);
     }
     part[threadIdx.x] = p;
     __syncthreads();
@@ -126,7 +128,7 @@ compare_kernel(slab_args a, const uint16_t *src, const uint8_t *blocks, const ui
     }
     if (threadIdx.x == 0)
         out[blockIdx.x] = part[0];
-    for (int i = threadIdx.x; i < 256; i += THREADS)
+    for (int i = threadIdx.x; i < MX_HIST_LEN; i += THREADS)
         if (local_hist[i])
             atomicAdd(&hist[i], (unsigned long long)local_hist[i]);
 }
@@ -228,8 +230,8 @@ extern "C" void cuda_backend_device_name(int dev, char *out, size_t len)
 static int open_lane(lane *l, char *err, size_t errlen)
 {
     CHECK(cudaStreamCreateWithFlags(&l->stream, cudaStreamNonBlocking), "stream");
-    CHECK(device_alloc((void **)&l->d_hist, 256 * sizeof(unsigned long long)), "cudaMalloc");
-    CHECK(cudaHostAlloc(&l->h_hist, 256 * sizeof(unsigned long long), cudaHostAllocDefault), "cudaHostAlloc");
+    CHECK(device_alloc((void **)&l->d_hist, MX_HIST_LEN * sizeof(unsigned long long)), "cudaMalloc");
+    CHECK(cudaHostAlloc(&l->h_hist, MX_HIST_LEN * sizeof(unsigned long long), cudaHostAllocDefault), "cudaHostAlloc");
     return 0;
 }
 
@@ -239,7 +241,7 @@ static void close_lane(lane *l)
     device_free(l->d_blocks, l->cap_blocks);
     device_free(l->d_scales, l->cap_scales);
     device_free(l->d_part, l->cap_part * sizeof(stats_acc));
-    device_free(l->d_hist, 256 * sizeof(unsigned long long));
+    device_free(l->d_hist, MX_HIST_LEN * sizeof(unsigned long long));
     cudaFreeHost(l->h_part);
     cudaFreeHost(l->h_hist);
     if (l->stream)
@@ -335,8 +337,7 @@ static slab_args args_of(const mx_geom *g, const mx_slab *s, const mx_variant *v
     a.rows = s->n1 - s->n0;
     a.groups = s->g1 - s->g0;
     a.total = a.mats * a.rows * a.groups;
-    a.swap = v->swap_nibbles ? 1 : 0;
-    a.bias_k = v->scale_bias_k;
+    a.v = *v;
     a.requant = requant;
     return a;
 }
@@ -380,7 +381,7 @@ extern "C" int cuda_backend_submit(struct cuda_ctx *c, int worker_index, int lan
     if (d->scales_bytes)
         CHECK(cudaMemcpyAsync(l->d_scales, d->buf.scales, d->scales_bytes, cudaMemcpyHostToDevice, l->stream),
               "copy scales");
-    CHECK(cudaMemsetAsync(l->d_hist, 0, 256 * sizeof(unsigned long long), l->stream), "memset");
+    CHECK(cudaMemsetAsync(l->d_hist, 0, MX_HIST_LEN * sizeof(unsigned long long), l->stream), "memset");
     size_t at = 0;
     for (size_t k = 0; k < n; k++) {
         slab_args a = args_of(g, &slabs[k].slab, v, requant);
@@ -397,7 +398,7 @@ extern "C" int cuda_backend_submit(struct cuda_ctx *c, int worker_index, int lan
     if (parts)
         CHECK(cudaMemcpyAsync(l->h_part, l->d_part, parts * sizeof(stats_acc), cudaMemcpyDeviceToHost, l->stream),
               "copy partials");
-    CHECK(cudaMemcpyAsync(l->h_hist, l->d_hist, 256 * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+    CHECK(cudaMemcpyAsync(l->h_hist, l->d_hist, MX_HIST_LEN * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                           l->stream), "copy histogram");
     return 0;
 }
@@ -412,7 +413,7 @@ extern "C" int cuda_backend_collect(struct cuda_ctx *c, int worker_index, int la
     for (size_t i = 0; i < l->parts; i++) // block order: deterministic
         stats_merge(acc, &l->h_part[i]);
     if (hist)
-        for (int i = 0; i < 256; i++)
+        for (int i = 0; i < MX_HIST_LEN; i++)
             hist[i] += l->h_hist[i];
     l->parts = 0;
     return 0;
@@ -435,7 +436,7 @@ extern "C" int cuda_backend_time_kernel(struct cuda_ctx *c, const mx_geom *g, co
 {
     mx_placed_slab p = {*s, 0, 0, 0};
     mx_job_data d = {*b, mx_slab_src_bytes(g, s), mx_slab_blocks_bytes(s), mx_slab_scales_bytes(s)};
-    mx_variant v = {false, 0};
+    mx_variant v = MX_VARIANT_FAITHFUL;
     stats_acc acc;
     stats_init(&acc);
     // once for the buffers and a warm-up

@@ -52,7 +52,7 @@ int cuda_backend_submit(struct cuda_ctx *c, int worker, int lane, const mx_geom 
                         const mx_variant *v, bool requant, char *err, size_t errlen);
 
 /* Waits for the lane's job and merges its statistics into *acc (in slab and
- * block order: deterministic) and its scale bytes into hist[256]. */
+ * block order: deterministic) and its scale bytes and offsets into hist[MX_HIST_LEN]. */
 int cuda_backend_collect(struct cuda_ctx *c, int worker, int lane, stats_acc *acc, uint64_t *hist,
                          char *err, size_t errlen);
 

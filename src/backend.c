@@ -31,7 +31,7 @@ struct backend {
     int workers;
     int devices[MAX_GPUS];        /* CUDA: each worker's device */
     stats_acc cpu_acc;            /* the CPU's one lane: the job computed at submit */
-    uint64_t cpu_hist[256];
+    uint64_t cpu_hist[MX_HIST_LEN];
 };
 
 static bool cuda_started; /* set by a starter thread, read after it was joined */
@@ -336,7 +336,7 @@ int backend_collect(backend *b, int worker, int lane, stats_acc *acc, uint64_t *
     (void)errlen;
     stats_merge(acc, &b->cpu_acc);
     if (hist)
-        for (int i = 0; i < 256; i++)
+        for (int i = 0; i < MX_HIST_LEN; i++)
             hist[i] += b->cpu_hist[i];
     return 0;
 }

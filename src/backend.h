@@ -79,7 +79,7 @@ void backend_unpin(backend *b, void *p);
  * queued on the GPU (the buffers must stay untouched until it is collected),
  * computed at once on the CPU. backend_collect merges its statistics into
  * *acc (in slab order, whatever the worker) and its scale bytes into
- * hist[256]. Both return 0, or -1 with err set when the device fails. */
+ * hist[MX_HIST_LEN] (numerics.h). Both return 0, or -1 with err set when the device fails. */
 int backend_submit(backend *b, int worker, int lane, const mx_geom *g, const mx_placed_slab *slabs,
                    size_t n, const mx_job_data *d, const mx_variant *v, bool requant, char *err,
                    size_t errlen);

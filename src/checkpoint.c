@@ -33,7 +33,8 @@ struct ckpt {
     size_t tensor_count;
     ckpt_logical *logical;       /* sorted by name */
     size_t logical_count;
-    char **pair_names;           /* owned names of the pairs' logical entries */
+    char **pair_names;           /* owned names of the pairs' logical entries, and the
+                                    unpaired_base of those that did not pair */
     size_t pair_name_count;
     uint64_t *pair_dims;         /* the pairs' shapes, back to back */
     size_t pair_dims_used;
@@ -306,8 +307,10 @@ static bool valid_pair(const ckpt *c, const char *base, const ckpt_tensor *block
         fault = "has no matching _scales tensor";
     else if (b->dtype != DT_U8)
         fault = "_blocks is not U8";
-    else if (scales->t->dtype != DT_U8 && scales->t->dtype != DT_F8_E8M0)
-        fault = "_scales is neither U8 nor F8_E8M0";
+    else if (scales->t->dtype != DT_U8 && scales->t->dtype != DT_F8_E8M0 && scales->t->dtype != DT_I8)
+        /* I8 is MLX's codec (signed exponents): a convention the numerics
+         * diagnose (scale_signed), not a pair that cannot be read */
+        fault = "_scales is not U8, F8_E8M0 or I8";
     else if (b->rank < 2 || b->shape[b->rank - 1] != MXFP4_BLOCK_BYTES)
         fault = "_blocks does not end in an axis of 16 bytes";
     else if (ckpt_tensor_find(c, base))
@@ -369,16 +372,16 @@ static int cmp_logical(const void *a, const void *b)
 }
 
 /* Room for every pair a _blocks tensor could make: its name and its shape
- * (the rank of _blocks less one). */
+ * (the rank of _blocks less one); and for the base name of each _blocks or
+ * _scales that does not pair. */
 static void size_pairs(ckpt *c)
 {
     size_t names = 0, dims = 0;
     for (size_t i = 0; i < c->tensor_count; i++) {
         const st_tensor *t = c->tensors[i].t;
-        if (ends_with(t->name, MXFP4_BLOCKS_SUFFIX) && t->rank >= 2) {
-            names++;
+        names += ends_with(t->name, MXFP4_BLOCKS_SUFFIX) || ends_with(t->name, MXFP4_SCALES_SUFFIX);
+        if (ends_with(t->name, MXFP4_BLOCKS_SUFFIX) && t->rank >= 2)
             dims += (size_t)(t->rank - 1);
-        }
     }
     c->pair_names = xmalloc((names + 1) * sizeof *c->pair_names);
     c->pair_dims = xmalloc((dims + 1) * sizeof *c->pair_dims);
@@ -409,8 +412,12 @@ static void build_logical(ckpt *c, finding_list *fl)
         const ckpt_tensor *ct = &c->tensors[i];
         if (paired[i])
             continue;
+        const char *unpaired_base = NULL; /* its mxfp4.pairing finding says why */
+        if (ends_with(ct->t->name, MXFP4_BLOCKS_SUFFIX))
+            unpaired_base = c->pair_names[c->pair_name_count++] = strip_suffix(ct->t->name, MXFP4_BLOCKS_SUFFIX);
         if (ends_with(ct->t->name, MXFP4_SCALES_SUFFIX)) {
             char *base = strip_suffix(ct->t->name, MXFP4_SCALES_SUFFIX);
+            unpaired_base = c->pair_names[c->pair_name_count++] = xstrdup(base);
             char *blocks_name = xasprintf("%s%s", base, MXFP4_BLOCKS_SUFFIX);
             char shown[SHOWN];
             if (!ckpt_tensor_find(c, blocks_name))
@@ -422,7 +429,8 @@ static void build_logical(ckpt *c, finding_list *fl)
         }
         const st_tensor *t = ct->t;
         add_logical(c, (ckpt_logical){.name = t->name, .kind = LT_PLAIN, .plain = ct, .rank = t->rank,
-                                      .shape = t->shape, .bytes = t->end - t->begin});
+                                      .shape = t->shape, .bytes = t->end - t->begin,
+                                      .unpaired_base = unpaired_base});
     }
     free(paired);
     qsort(c->logical, c->logical_count, sizeof(ckpt_logical), cmp_logical);

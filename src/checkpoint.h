@@ -57,6 +57,9 @@ typedef struct {
     const uint64_t *shape;   /* rank entries (never NULL), owned by the ckpt */
     uint64_t groups;         /* LT_MXFP4: G, blocks per row */
     uint64_t bytes;          /* data bytes (blocks + scales for a pair) */
+    const char *unpaired_base; /* LT_PLAIN: a _blocks or _scales tensor that made no pair (an
+                                  mxfp4.pairing finding says why): the name it was to stand
+                                  for; else NULL */
 } ckpt_logical;
 
 /* Opens path; structural findings are appended to fl (never NULL). */
@@ -92,7 +95,7 @@ const ckpt_config *ckpt_get_config(const ckpt *c);
 void ckpt_check_quant_config(const ckpt *c, finding_list *fl);
 
 /* Logical tensors sorted by name. Invalid or orphaned _blocks/_scales appear
- * as plain tensors (with an mxfp4.pairing finding). */
+ * as plain tensors (with an mxfp4.pairing finding and their unpaired_base). */
 size_t ckpt_logical_count(const ckpt *c);
 const ckpt_logical *ckpt_logical_at(const ckpt *c, size_t i);
 const ckpt_logical *ckpt_logical_find(const ckpt *c, const char *name);

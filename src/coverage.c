@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mxfp4.h"
 #include "pattern.h"
 #include "text.h"
 #include "util.h"
@@ -32,6 +33,21 @@ static bool ends_with(const char *s, const char *suffix)
 static bool loader_could_quantize(const ckpt_logical *lt)
 {
     return lt->rank >= 2 && !ends_with(lt->name, "bias");
+}
+
+/* Whether DST holds a _blocks or _scales tensor for `name` that made no
+ * pair (checkpoint.h: unpaired_base). */
+static bool unpaired_in(const ckpt *dst, const char *name)
+{
+    const char *suffixes[] = {MXFP4_BLOCKS_SUFFIX, MXFP4_SCALES_SUFFIX};
+    bool found = false;
+    for (int i = 0; i < 2 && !found; i++) {
+        char *full = xasprintf("%s%s", name, suffixes[i]);
+        const ckpt_logical *lt = ckpt_logical_find(dst, full);
+        found = lt && lt->unpaired_base && strcmp(lt->unpaired_base, name) == 0;
+        free(full);
+    }
+    return found;
 }
 
 static bool in_scope(const char *only, const char *name)
@@ -116,6 +132,7 @@ static int classify(coverage *cv, const ckpt *src, const ckpt *dst, const char *
         }
         e.dst = ckpt_logical_find(dst, e.src->name);
         e.found = !e.dst ? COV_MISSING : e.dst->kind == LT_MXFP4 ? COV_QUANTIZED : COV_KEPT;
+        e.unpaired = !e.dst && unpaired_in(dst, e.src->name);
         if (in_scope(only, e.src->name))
             all[cv->count++] = e; /* in place: cv->count <= i */
     }
@@ -146,8 +163,9 @@ static void report_entry(const cov_entry *e, const ckpt_config *cfg, finding_lis
                     e);
         return;
     }
-    if (e->found == COV_MISSING) {
-        findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
+    if (e->found == COV_MISSING) { /* an unpaired one: mxfp4.pairing says why, once */
+        if (!e->unpaired)
+            findings_add(fl, FIND_MISSING, SEV_ERROR, n, NULL, "'%s' is in the source but not in DST", name);
         return;
     }
     /* a rule's expectation adds a check; config.json must still agree with
@@ -195,7 +213,10 @@ coverage *coverage_build(const ckpt *src, const ckpt *dst, const char *only, cov
     char name[SHOWN];
     for (size_t i = 0; i < ckpt_logical_count(dst); i++) {
         const ckpt_logical *d = ckpt_logical_at(dst, i);
-        if (!ckpt_logical_find(src, d->name) && in_scope(only, d->name))
+        /* a tensor of a pair that failed, for a source tensor: the pairing
+         * finding already says so */
+        bool restates = d->unpaired_base && ckpt_logical_find(src, d->unpaired_base);
+        if (!ckpt_logical_find(src, d->name) && !restates && in_scope(only, d->name))
             findings_add(fl, FIND_EXTRA, SEV_ERROR, d->name, NULL, "'%s' is in DST but not in the source",
                          text_escape(d->name, name, sizeof name));
     }

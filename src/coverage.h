@@ -27,6 +27,8 @@ typedef struct {
     int pattern;              /* index of the first matching pattern, -1 none */
     bool loader_keeps;        /* a pattern matches in the loader view */
     cov_found found;
+    bool unpaired;            /* missing, but DST holds its _blocks/_scales that made no pair:
+                                 the mxfp4.pairing finding is the one to report */
 } cov_entry;
 
 typedef struct {

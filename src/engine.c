@@ -106,7 +106,7 @@ typedef struct {
     int readers, workers, lanes, omp_threads;
     uint64_t extent;               /* bytes of a job one reader takes at once */
     bool read_only;                /* MXFP4_CHECK_BENCH=read: the reader alone */
-    uint64_t hist[256];            /* scale bytes of the item being delivered */
+    uint64_t hist[MX_HIST_LEN];    /* scale bytes and offsets of the item being delivered */
     double t_ready, t_pin, t_deliver_wait; /* MXFP4_CHECK_TRACE */
     double t_read_busy, t_read_wait, t_submit, t_collect, t_unpin;
     double start, last_progress;
@@ -171,7 +171,7 @@ void engine_memory_bounds(uint64_t slab_bytes, int gpus, uint64_t *host, uint64_
     uint64_t per_job = job_bytes_bound(slab_bytes ? slab_bytes : ENGINE_DEFAULT_SLAB_BYTES);
     uint64_t slots = (uint64_t)(4 + (gpus ? BACKEND_LANES * gpus : 1)) * per_job;
     *host = (slots < SLOT_BYTES_MAX ? slots : SLOT_BYTES_MAX) + MAX_READERS * 2 * KEPT_CHUNK +
-            (uint64_t)PIECE_WINDOW * sizeof(kept_out) + (uint64_t)JOB_WINDOW * 256 * sizeof(uint64_t);
+            (uint64_t)PIECE_WINDOW * sizeof(kept_out) + (uint64_t)JOB_WINDOW * MX_HIST_LEN * sizeof(uint64_t);
     /* per lane: the job's buffers and one stats_acc per 128 blocks (4096 elements) */
     *gpu = gpus ? BACKEND_LANES * (per_job + per_job / 2 / 4096 * sizeof(stats_acc)) : 0;
 }
@@ -776,7 +776,7 @@ typedef struct {
 static int submit_job(engine *e, int worker, int lane, job *j, char *err, size_t errlen)
 {
     slot *sl = &e->slots[j->quant % e->nslots];
-    j->hist = xcalloc(256, sizeof(uint64_t));
+    j->hist = xcalloc(MX_HIST_LEN, sizeof(uint64_t));
     stats_init(&j->acc);
     if (e->read_only)
         return 0;
@@ -908,7 +908,7 @@ static void merge_job(engine *e, job *j)
     if (j->kind == ENGINE_QUANTIZED) {
         deliver(e, e->pieces[j->first].item);
         stats_merge(&e->res.acc, &j->acc);
-        for (int i = 0; i < 256; i++)
+        for (int i = 0; i < MX_HIST_LEN; i++)
             e->hist[i] += j->hist[i];
         return;
     }

@@ -46,8 +46,9 @@ typedef struct {
 /* What one item gave, handed to engine_done once it is complete. */
 typedef struct {
     stats_acc acc;
-    const uint64_t *hist;                /* ENGINE_QUANTIZED: count per scale byte (256;
-                                            255 is NaN), valid during the call */
+    const uint64_t *hist;                /* ENGINE_QUANTIZED: count per scale byte, then
+                                            per offset from the reference's (numerics.h:
+                                            MX_HIST_LEN), valid during the call */
     bool identical;                      /* ENGINE_KEPT: bytes equal */
     bool values;                         /* ENGINE_KEPT: the dtype has float values, so
                                             statistics mean something */
@@ -65,7 +66,7 @@ typedef void (*engine_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 typedef struct {
     backend *backend;     /* where slabs are computed (NULL: the CPU) */
     uint64_t slab_bytes;  /* source bytes per slab (0: default) */
-    mx_variant variant;   /* how DST is decoded ({false, 0}: faithfully) */
+    mx_variant variant;   /* how DST is decoded ({0}: MX_VARIANT_FAITHFUL) */
     bool requant;         /* also run the reference quantizer */
     bool progress;        /* progress bar on stderr */
     bool first_slab_only; /* a sample: each item's first slab (diagnosis) */

@@ -58,6 +58,50 @@ const finding_kind *finding_kind_find(const char *id)
     return NULL;
 }
 
+/* The causes in their order; causes of one axis exclude each other. */
+static const struct {
+    const char *name;
+    int axis; /* 0 layout, 1 element order, 2 scale encoding */
+} causes[] = {
+    {CAUSE_MISSING_TRANSPOSE, 0}, {CAUSE_NIBBLE_SWAP, 1},  {CAUSE_NIBBLE_SPLIT, 1},
+    {CAUSE_SCALE_BIAS, 2},        {CAUSE_SCALE_SIGNED, 2},
+};
+
+/* Index in causes[] of the part [s, s+n), or -1. */
+static int cause_index(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+        if (strlen(causes[i].name) == n && memcmp(causes[i].name, s, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+bool finding_cause_valid(const char *text)
+{
+    int axis = -1;
+    const char *s = text;
+    for (;;) {
+        const char *end = strchr(s, CAUSE_SEPARATOR);
+        size_t n = end ? (size_t)(end - s) : strlen(s);
+        int i = cause_index(s, n);
+        if (i < 0 || causes[i].axis <= axis)
+            return false;
+        axis = causes[i].axis;
+        if (!end)
+            return true;
+        s = end + 1;
+    }
+}
+
+bool finding_cause_has(const char *cause, const char *one)
+{
+    size_t n = strlen(one);
+    for (const char *s = cause; s; s = strchr(s, CAUSE_SEPARATOR) ? strchr(s, CAUSE_SEPARATOR) + 1 : NULL)
+        if (strncmp(s, one, n) == 0 && (s[n] == '\0' || s[n] == CAUSE_SEPARATOR))
+            return true;
+    return false;
+}
+
 const char *finding_group_name(finding_group g)
 {
     static const char *const names[] = {"structure", "coverage", "numerics", "rules"};

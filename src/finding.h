@@ -55,6 +55,21 @@ const finding_kind *finding_kind_at(size_t i);      /* table order; NULL past th
 const finding_kind *finding_kind_find(const char *id); /* NULL for an unknown id */
 const char *finding_group_name(finding_group g);   /* "structure", "coverage", ... */
 
+/* The causes a numerics.diagnosis names (SPEC §3). A finding's cause is one
+ * or more of them joined by '+', at most one of each axis (layout, element
+ * order, scale encoding), in this order. */
+#define CAUSE_MISSING_TRANSPOSE "missing_transpose"
+#define CAUSE_NIBBLE_SWAP "nibble_swap"   /* element 2i in the high nibble */
+#define CAUSE_NIBBLE_SPLIT "nibble_split" /* ggml: element j low in byte j, j+16 high */
+#define CAUSE_SCALE_BIAS "scale_bias"     /* E8M0 with bias 127 + k (the finding's k) */
+#define CAUSE_SCALE_SIGNED "scale_signed" /* unbiased two's-complement exponents */
+#define CAUSE_SEPARATOR '+'
+
+/* Whether text is a cause as above. */
+bool finding_cause_valid(const char *text);
+/* Whether cause (valid or not) names `one` among its parts. */
+bool finding_cause_has(const char *cause, const char *one);
+
 /* Where a finding's severity (or its limit) came from: a rule of a rule file,
  * or an entry of its findings: section. file is the name as shown in
  * reports. The finding owns the strings (finding_set_rule). */
@@ -70,8 +85,8 @@ typedef struct {
     char *tensor;   /* raw name from the file, or NULL; escape before display */
     char *file;     /* file name relative to its checkpoint, or NULL */
     char *message;  /* already escaped, printable */
-    char *cause;    /* numerics.diagnosis only: nibble_swap, missing_transpose, scale_bias */
-    int scale_bias_k; /* cause scale_bias: the exponent offset k */
+    char *cause;    /* numerics.diagnosis only: CAUSE_* joined by '+' */
+    int scale_bias_k; /* cause has scale_bias: the exponent offset k */
     finding_rule rule;        /* what decided the severity; a rule that raises a
                                  finding sets rule.id first, the policy the rest */
     bool waived;              /* an accepted exception: listed, counted apart, not failing */

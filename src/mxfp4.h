@@ -11,6 +11,7 @@
 #ifndef MXC_MXFP4_H
 #define MXC_MXFP4_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -141,11 +142,38 @@ MXFP4_HD static inline double mxfp4_pow2(int e)
     return d;
 }
 
-/* The value a stored scale byte stands for when decoded with the exponent
- * bias 127 + bias_k (bias_k 0: the faithful reading; others replay an
- * exporter's mistake): NaN for 0xFF, else 2^(byte - 127 - bias_k). */
-MXFP4_HD static inline double mxfp4_scale_value(uint8_t byte, int bias_k)
+/* How an exporter may have laid out the 32 codes of a block. Only
+ * MXFP4_ORDER_REFERENCE is GPT-OSS's; the others are real conventions that
+ * verify recognises when DST was written in them (SPEC §3). */
+typedef enum {
+    MXFP4_ORDER_REFERENCE,   /* element 2i in the LOW nibble of byte i */
+    MXFP4_ORDER_NIBBLE_SWAP, /* element 2i in the HIGH nibble of byte i (MLX's codec) */
+    MXFP4_ORDER_NIBBLE_SPLIT /* ggml: element j in the low nibble of byte j, j+16 in the high */
+} mxfp4_order;
+
+/* How an exporter may have encoded a block's scale. */
+typedef enum {
+    MXFP4_SCALE_E8M0,  /* value 2^(byte - 127 - k): k 0 is the reference, others a wrong bias */
+    MXFP4_SCALE_SIGNED /* value 2^byte, byte a two's-complement exponent (MLX's codec) */
+} mxfp4_scale_code;
+
+/* Code of element i of a 16-byte block stored in element order `order`. */
+MXFP4_HD static inline unsigned mxfp4_block_code_in(const uint8_t *block, int i, mxfp4_order order)
 {
+    if (order == MXFP4_ORDER_NIBBLE_SPLIT)
+        return i < MXFP4_BLOCK_BYTES ? block[i] & 0xFu : (unsigned)(block[i - MXFP4_BLOCK_BYTES] >> 4);
+    uint8_t b = block[i >> 1];
+    bool high = (i & 1) != (order == MXFP4_ORDER_NIBBLE_SWAP);
+    return high ? (unsigned)(b >> 4) : (unsigned)(b & 0xFu);
+}
+
+/* The value a stored scale byte stands for when decoded as `code` (for
+ * E8M0 with the exponent bias 127 + bias_k; bias_k 0 is the faithful
+ * reading, others replay an exporter's mistake): an E8M0 0xFF is NaN. */
+MXFP4_HD static inline double mxfp4_scale_value(uint8_t byte, mxfp4_scale_code code, int bias_k)
+{
+    if (code == MXFP4_SCALE_SIGNED)
+        return mxfp4_pow2((int)(int8_t)byte);
     if (byte == MXFP4_SCALE_NAN) {
         uint64_t nan_bits = UINT64_C(0x7FF8000000000000);
         double d;
@@ -165,8 +193,7 @@ MXFP4_HD static inline double mxfp4_ref_scale_value(uint8_t byte)
 /* Code of element i of a 16-byte block. */
 MXFP4_HD static inline unsigned mxfp4_block_code(const uint8_t *block, int i)
 {
-    uint8_t b = block[i >> 1];
-    return (i & 1) ? (unsigned)(b >> 4) : (unsigned)(b & 0xFu);
+    return mxfp4_block_code_in(block, i, MXFP4_ORDER_REFERENCE);
 }
 
 

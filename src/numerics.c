@@ -138,8 +138,8 @@ BLOCK_FN void block_stats(stats_acc *a, const float *x, const double *deq, uint6
 }
 
 /* The reference quantizer on the source block, compared with DST's bytes. */
-BLOCK_FN void block_requant(stats_acc *a, const float *x, bool finite, const uint8_t *block,
-                          uint8_t scale_byte)
+BLOCK_FN void block_requant(stats_acc *a, uint64_t *hist, const float *x, bool finite,
+                            const uint8_t *block, uint8_t scale_byte)
 {
     uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
     mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
@@ -157,27 +157,28 @@ BLOCK_FN void block_requant(stats_acc *a, const float *x, bool finite, const uin
     a->codes_total += MXFP4_BLOCK_ELEMS;
     a->codes_equal += equal;
     a->ref_sum_sq_err += lanes_sum(se);
+    if (hist)
+        hist[MX_HIST_BYTES + (uint8_t)(scale_byte - ref_scale)]++;
 }
 
 /* x: the block's 32 source values; their source indices are first + i * stride. */
 BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
                           const uint8_t *block, uint8_t scale_byte)
 {
-    double scale = mxfp4_scale_value(scale_byte, c->v->scale_bias_k);
+    double scale = mx_variant_scale(c->v, scale_byte);
     if (c->hist)
         c->hist[scale_byte]++;
     double deq[MXFP4_BLOCK_ELEMS];
-    int swap = c->v->swap_nibbles ? 1 : 0;
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-        deq[i] = e2m1_value[mxfp4_block_code(block, i ^ swap)] * scale;
-    bool finite = scale_byte != MXFP4_SCALE_NAN && block_finite(x);
+        deq[i] = e2m1_value[mx_variant_code(c->v, block, i)] * scale;
+    bool finite = scale == scale && block_finite(x);
     if (finite)
         block_stats(c->acc, x, deq, first, stride);
     else /* rare: element by element, counting what is not finite */
         for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
             stats_add(c->acc, first + (uint64_t)i * stride, x[i], deq[i]);
     if (c->requant)
-        block_requant(c->acc, x, finite, block, scale_byte);
+        block_requant(c->acc, c->hist, x, finite, block, scale_byte);
 }
 
 /* ---- work items ---------------------------------------------------------- */
@@ -242,7 +243,7 @@ void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b
     stats_acc *part = xmalloc((items ? items : 1) * sizeof *part);
 #pragma omp parallel if (items > 1)
     {
-        uint64_t local_hist[256] = {0};
+        uint64_t local_hist[MX_HIST_LEN] = {0};
 #pragma omp for schedule(dynamic, 4)
         for (uint64_t it = 0; it < items; it++) {
             stats_init(&part[it]);
@@ -255,7 +256,7 @@ void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b
         }
         if (hist) {
 #pragma omp critical
-            for (int i = 0; i < 256; i++)
+            for (int i = 0; i < MX_HIST_LEN; i++)
                 hist[i] += local_hist[i];
         }
     }

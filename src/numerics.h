@@ -42,12 +42,36 @@ typedef struct {
     uint64_t m0, m1, n0, n1, g0, g1;
 } mx_slab;
 
-/* How DST's bytes are decoded. The faithful reading is {false, 0}; the other
- * variants replay the usual exporter mistakes for diagnosis. */
+/* How DST's bytes are decoded: the faithful reading is MX_VARIANT_FAITHFUL
+ * ({reference order, E8M0, k 0}); the others replay the conventions an
+ * exporter may have written in, for diagnosis. */
 typedef struct {
-    bool swap_nibbles;  /* element 2i in the HIGH nibble */
-    int scale_bias_k;   /* scale = 2^(byte - (127 + k)) */
+    mxfp4_order order;      /* where element i's code is in its block */
+    mxfp4_scale_code scale; /* how a scale byte is read */
+    int scale_bias_k;       /* MXFP4_SCALE_E8M0: scale = 2^(byte - (127 + k)) */
 } mx_variant;
+
+#define MX_VARIANT_FAITHFUL {MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, 0}
+
+/* Code of element i of a block, and the value of its scale byte, as variant
+ * v reads them: the decoding both backends share. */
+MXFP4_HD static inline unsigned mx_variant_code(const mx_variant *v, const uint8_t *block, int i)
+{
+    return mxfp4_block_code_in(block, i, v->order);
+}
+
+MXFP4_HD static inline double mx_variant_scale(const mx_variant *v, uint8_t byte)
+{
+    return mxfp4_scale_value(byte, v->scale, v->scale_bias_k);
+}
+
+/* The histogram a comparison fills (hist): MX_HIST_BYTES counts, one per
+ * scale byte value (255 is NaN), then, with requant, MX_HIST_OFFSETS counts
+ * of (stored byte - reference quantizer's byte) mod 256, from which the
+ * diagnosis reads the bias an exporter used. */
+#define MX_HIST_BYTES 256
+#define MX_HIST_OFFSETS 256
+#define MX_HIST_LEN (MX_HIST_BYTES + MX_HIST_OFFSETS)
 
 typedef struct {
     const uint16_t *src;   /* BF16 bits */
@@ -104,7 +128,7 @@ uint64_t mx_plan_slabs(const mx_geom *g, uint64_t budget, mx_slab *out);
 
 /* Compares a slab on the CPU with OpenMP threads: statistics (and, with
  * requant, the reference quantizer's codes/scales/error) into *acc, scale
- * bytes counted into hist[256] when hist is non-NULL. Partial results are
+ * bytes (and offsets) counted into hist[MX_HIST_LEN] when hist is non-NULL. Partial results are
  * merged in a fixed order, so the result does not depend on the thread count. */
 void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                          const mx_variant *v, bool requant, stats_acc *acc, uint64_t *hist);

@@ -75,7 +75,7 @@ int report_emit_markdown(FILE *out, const verify_result *r);
 int report_emit_html(FILE *out, const verify_result *r);
 
 /* The report as a cJSON tree (caller frees with cJSON_Delete): the keys of
- * SPEC §3, plus "matched_loader" per pattern, "cause" (and "k" for
+ * SPEC §3, plus "matched_loader" per pattern, "cause" (and "k" when it has
  * scale_bias) on numerics.diagnosis findings, and the coverage lists
  * should_keep, should_quantize, missing, extra, stale_patterns and
  * view_mismatch taken from the findings of the matching ids (their tensor

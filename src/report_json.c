@@ -13,7 +13,6 @@
 #include "safetensors.h"
 #include "text.h"
 
-#define CAUSE_SCALE_BIAS "scale_bias"
 
 /* ---- JSON ---------------------------------------------------------------- */
 
@@ -62,7 +61,7 @@ static cJSON *json_finding(const finding *f)
     cJSON_AddItemToObject(o, "waived", json_waived(f));
     if (f->id && strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause) {
         cJSON_AddItemToObject(o, "cause", text_json_string(f->cause));
-        if (strcmp(f->cause, CAUSE_SCALE_BIAS) == 0)
+        if (finding_cause_has(f->cause, CAUSE_SCALE_BIAS))
             cJSON_AddNumberToObject(o, "k", f->scale_bias_k);
     }
     return o;

@@ -491,7 +491,7 @@ static int read_finding(reader *rd, const cJSON *v)
     bool diagnosis = cJSON_IsObject(v) && cJSON_IsString(member(v, "id")) &&
                      strcmp(member(v, "id")->valuestring, FIND_DIAGNOSIS) == 0;
     const cJSON *cause = diagnosis ? member(v, "cause") : NULL;
-    bool has_k = cause && cJSON_IsString(cause) && strcmp(cause->valuestring, "scale_bias") == 0;
+    bool has_k = cause && cJSON_IsString(cause) && finding_cause_has(cause->valuestring, CAUSE_SCALE_BIAS);
     const char *keys[10];
     size_t n = 0;
     for (size_t i = 0; i < 7; i++)
@@ -530,8 +530,9 @@ static int read_finding(reader *rd, const cJSON *v)
     if (rc == 0)
         rc = read_waiver(rd, member(v, "waived"), f);
     if (rc == 0 && cause) {
-        if (!cJSON_IsString(cause) || !text_displayable(cause->valuestring))
-            rc = fail(rd, "\"cause\" is not a plain string");
+        if (!cJSON_IsString(cause) || !finding_cause_valid(cause->valuestring))
+            rc = fail(rd, "\"cause\" is not one or more of missing_transpose, nibble_swap, nibble_split, "
+                          "scale_bias, scale_signed joined by '+' in that order");
         else
             f->cause = xstrdup(cause->valuestring);
     }

@@ -368,7 +368,7 @@ static int plan_quantized(vctx *c, size_t ri, const cov_entry *e, char *err, siz
                                   name, text_shape(ts->shape, ts->rank, a, sizeof a),
                                   text_shape(d->shape, d->rank, b, sizeof b));
         if (f)
-            f->cause = xstrdup("missing_transpose");
+            f->cause = xstrdup(CAUSE_MISSING_TRANSPOSE);
     }
     add_item(c, ri, (engine_item){.kind = ENGINE_QUANTIZED, .src = s->plain, .blocks = d->blocks,
                                   .scales = d->scales, .geom = g});
@@ -554,110 +554,241 @@ static void collect(void *ctx, size_t i, const engine_result *res)
 
 /* ---- diagnosis ----------------------------------------------------------- */
 
-typedef struct {
+/* The conventions an exporter may have written a tensor in (SPEC §3), one
+ * table per axis; a candidate takes one entry of each, and its cause names
+ * the entries that are not the converter's own (the first of each table),
+ * in table order: layout, element order, scale encoding. */
+typedef enum { LAYOUT_AS_PLANNED, LAYOUT_OTHER } layout_choice;
+typedef enum { SCALES_E8M0, SCALES_E8M0_BIASED, SCALES_SIGNED } scales_choice;
+
+static const struct {
     const char *cause;
+    mxfp4_order order;
+    const char *what; /* what the exporter did, for the message */
+} element_orders[] = {
+    {NULL, MXFP4_ORDER_REFERENCE, NULL},
+    {CAUSE_NIBBLE_SWAP, MXFP4_ORDER_NIBBLE_SWAP, "put element 2i in the high nibble"},
+    {CAUSE_NIBBLE_SPLIT, MXFP4_ORDER_NIBBLE_SPLIT,
+     "used ggml's element order (element j in the low nibble of byte j, j+16 in the high one)"},
+};
+
+static const struct {
+    const char *cause;
+    mxfp4_scale_code code;
+} scale_encodings[] = {
+    [SCALES_E8M0] = {NULL, MXFP4_SCALE_E8M0},
+    [SCALES_E8M0_BIASED] = {CAUSE_SCALE_BIAS, MXFP4_SCALE_E8M0}, /* with the measured k */
+    [SCALES_SIGNED] = {CAUSE_SCALE_SIGNED, MXFP4_SCALE_SIGNED},
+};
+
+#define N_ORDERS (sizeof element_orders / sizeof element_orders[0])
+#define N_SCALES (sizeof scale_encodings / sizeof scale_encodings[0])
+
+typedef struct {
+    layout_choice layout;
+    size_t order;
+    scales_choice scales;
     mx_variant v;
-    bool transpose; /* read the other layout (square matrices) */
 } candidate;
 
-/* Whether tensor t of the result has a finding of this id. */
-static bool has_finding(const verify_result *r, const verify_links *l, size_t t, const char *id)
+/* Whether tensor t of the result has a finding of this id; the first one
+ * when found is non-NULL. */
+static bool has_finding_at(const verify_result *r, const verify_links *l, size_t t, const char *id,
+                           size_t *found)
 {
     size_t n;
     const size_t *on = verify_links_on(l, t, &n);
     for (size_t k = 0; k < n; k++)
-        if (strcmp(findings_at(r->findings, on[k])->id, id) == 0)
+        if (strcmp(findings_at(r->findings, on[k])->id, id) == 0) {
+            if (found)
+                *found = on[k];
             return true;
+        }
     return false;
 }
 
-/* engine_done of a replay: its statistics, nothing else. */
-static void keep_stats(void *ctx, size_t item, const engine_result *res)
+static bool has_finding(const verify_result *r, const verify_links *l, size_t t, const char *id)
 {
-    (void)item;
-    stats_finish(&res->acc, ctx);
+    return has_finding_at(r, l, t, id, NULL);
 }
 
-/* rel_l2 of one tensor read with a candidate mistake undone, on the first
- * slab only (sample) or on all of it. */
-static int candidate_rel_l2(vctx *c, const engine_item *base, const candidate *cand, bool sample,
-                            double *rel, char *err, size_t errlen)
+/* engine_done of a replay: its statistics and, for a measuring pass, the
+ * offsets of DST's scale bytes from the reference's. */
+typedef struct {
+    stats_result stats;
+    uint64_t offsets[MX_HIST_OFFSETS];
+} replay;
+
+static void keep_replay(void *ctx, size_t item, const engine_result *res)
+{
+    (void)item;
+    replay *rp = ctx;
+    stats_finish(&res->acc, &rp->stats);
+    memcpy(rp->offsets, res->hist + MX_HIST_BYTES, sizeof rp->offsets);
+}
+
+/* One tensor read as a candidate: on the first slab only (sample) or on all
+ * of it; with requant, the scale offsets too. */
+static int run_candidate(vctx *c, const engine_item *base, const candidate *cand, bool sample,
+                         bool requant, replay *out, char *err, size_t errlen)
 {
     engine_item it = *base;
-    if (cand->transpose)
+    if (cand->layout == LAYOUT_OTHER)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
-    stats_result s = {0};
-    engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
-                     .variant = cand->v, .first_slab_only = sample, .done = keep_stats, .done_ctx = &s};
+    memset(out, 0, sizeof *out);
+    engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = requant,
+                     .variant = cand->v, .first_slab_only = sample, .done = keep_replay, .done_ctx = out};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
     c->r->bytes_read += bytes;
-    if (rc < 0)
-        return -1;
-    *rel = s.rel_l2;
-    return 0;
+    return rc;
 }
 
-static void add_diagnosis(vctx *c, const verify_tensor *t, const candidate *cand, double rel)
+/* The bias offset k an exporter used, measured: the most common difference
+ * between DST's scale bytes and the reference quantizer's (mod 256, read as
+ * -128..127; the smallest |k| wins a tie). */
+static int measured_bias(const uint64_t offsets[MX_HIST_OFFSETS])
 {
-    char name[SHOWN], what[128];
-    if (strcmp(cand->cause, "scale_bias") == 0)
-        snprintf(what, sizeof what, "scale bias off by %+d (the exporter used bias %d instead of %d)",
-                 cand->v.scale_bias_k, MXFP4_SCALE_BIAS + cand->v.scale_bias_k, MXFP4_SCALE_BIAS);
+    int best = 0;
+    for (int k = -128; k < 128; k++) {
+        uint64_t n = offsets[(uint8_t)k], top = offsets[(uint8_t)best];
+        if (n > top || (n == top && abs(k) < abs(best)))
+            best = k;
+    }
+    return best;
+}
+
+static candidate make_candidate(layout_choice layout, size_t order, scales_choice scales, int k)
+{
+    candidate cand = {layout, order, scales,
+                      {element_orders[order].order, scale_encodings[scales].code,
+                       scales == SCALES_E8M0_BIASED ? k : 0}};
+    return cand;
+}
+
+/* Appends part to a cause or a message being built ("a+b", "a, b and c"). */
+static void add_part(char *buf, size_t len, const char *sep, const char *part)
+{
+    size_t n = strlen(buf);
+    snprintf(buf + n, len - n, "%s%s", n ? sep : "", part);
+}
+
+/* The diagnosis of a tensor: its cause and what the exporter did. The
+ * layout's cause is given when the shapes already told it (known). */
+static void describe(const candidate *cand, bool known_transpose, const engine_item *it, char *cause,
+                     size_t cause_len, char *what, size_t what_len)
+{
+    const char *parts[3] = {NULL, NULL, NULL}, *causes[3] = {NULL, NULL, NULL};
+    char scale_what[160];
+    if (cand->layout == LAYOUT_OTHER || known_transpose) {
+        causes[0] = CAUSE_MISSING_TRANSPOSE;
+        parts[0] = known_transpose ? "skipped the converter's transpose"
+                                   : "skipped the converter's transpose (square tensor: the shapes "
+                                     "cannot show it)";
+    }
+    causes[1] = element_orders[cand->order].cause;
+    parts[1] = element_orders[cand->order].what;
+    causes[2] = scale_encodings[cand->scales].cause;
+    if (cand->scales == SCALES_E8M0_BIASED)
+        snprintf(scale_what, sizeof scale_what, "wrote E8M0 scales with bias %d instead of %d (k %+d)",
+                 MXFP4_SCALE_BIAS + cand->v.scale_bias_k, MXFP4_SCALE_BIAS, cand->v.scale_bias_k);
     else
-        snprintf(what, sizeof what, "%s", strcmp(cand->cause, "nibble_swap") == 0
-                                              ? "nibbles swapped (element 2i in the high nibble)"
-                                              : "transpose missing (square tensor)");
-    finding *f = findings_add(c->r->findings, FIND_DIAGNOSIS, SEV_ERROR, t->name, NULL,
-                              "'%s': %s; undone, rel_l2 is %.4g against the reference's %.4g",
-                              text_escape(t->name, name, sizeof name), what, rel, t->stats.ref_rel_l2);
-    if (f) {
-        f->cause = xstrdup(cand->cause);
-        f->scale_bias_k = cand->v.scale_bias_k;
+        snprintf(scale_what, sizeof scale_what,
+                 "wrote the scales as unbiased two's-complement exponents (as MLX does), dtype %s",
+                 dtype_name(it->scales->t->dtype));
+    parts[2] = cand->scales == SCALES_E8M0 ? NULL : scale_what;
+    cause[0] = what[0] = '\0';
+    int last = -1;
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            last = i;
+    for (int i = 0; i < 3; i++) {
+        if (!causes[i])
+            continue;
+        char sep[2] = {CAUSE_SEPARATOR, '\0'};
+        add_part(cause, cause_len, sep, causes[i]);
+        add_part(what, what_len, i == last ? " and " : ", ", parts[i]);
     }
 }
 
-/* A tensor that fails its limits is replayed with each usual exporter
- * mistake undone. The candidates are scored on a sample (the first slab) to
- * keep the cost near one extra pass; the best one must clearly beat the
- * faithful reading there, and then, over the whole tensor, come close to the
+/* Names the cause on tensor t: a new finding, or the shape's missing
+ * transpose (shape_diag, a finding index) widened to every cause. */
+static void add_diagnosis(vctx *c, const verify_tensor *t, const engine_item *it, const candidate *cand,
+                          const size_t *shape_diag, double rel)
+{
+    char name[SHOWN], cause[128], what[512];
+    describe(cand, shape_diag != NULL, it, cause, sizeof cause, what, sizeof what);
+    text_escape(t->name, name, sizeof name);
+    char *message = xasprintf("'%s': the exporter %s; undone, rel_l2 is %.4g against the reference's %.4g",
+                              name, what, rel, t->stats.ref_rel_l2);
+    finding *f = shape_diag ? findings_mut(c->r->findings, *shape_diag)
+                            : findings_add(c->r->findings, FIND_DIAGNOSIS, SEV_ERROR, t->name, NULL, "%s",
+                                           message);
+    if (f) {
+        if (shape_diag) {
+            free(f->message);
+            f->message = message;
+            message = NULL;
+        }
+        free(f->cause);
+        f->cause = xstrdup(cause);
+        f->scale_bias_k = cand->v.scale_bias_k;
+    }
+    free(message);
+}
+
+/* A tensor that fails its limits is replayed in every combination of the
+ * conventions above, each on a sample (the first slab) to keep the cost to
+ * a few extra passes over it; the bias a biased E8M0 candidate uses is not
+ * guessed but measured, per layout, from DST's scale bytes against the
+ * reference quantizer's. The best candidate must clearly beat the faithful
+ * reading on the sample, and then, over the whole tensor, come close to the
  * reference quantizer's error. A tensor whose codes and scales are the
- * reference's own has no mistake to find, whatever its error. */
-static int diagnose(vctx *c, size_t item, char *err, size_t errlen)
+ * reference's own has no mistake to find, whatever its error. When the
+ * shapes already showed a missing transpose (shape_diag), only the other
+ * causes are looked for, and that finding names them all. */
+static int diagnose(vctx *c, size_t item, const size_t *shape_diag, char *err, size_t errlen)
 {
     const engine_item *it = &c->items[item];
     verify_tensor *t = &c->r->tensors[c->item_result[item]];
     if (t->stats.codes_identical == 1.0 && t->stats.scales_identical == 1.0)
         return 0;
-    candidate cands[9];
-    int n = 0;
-    cands[n++] = (candidate){"nibble_swap", {true, 0}, false};
-    for (int k = -3; k <= 3; k++)
-        if (k != 0)
-            cands[n++] = (candidate){"scale_bias", {false, k}, false};
-    if (it->geom.rows == it->geom.groups * MXFP4_BLOCK_ELEMS) /* square: both layouts fit */
-        cands[n++] = (candidate){"missing_transpose", {false, 0}, true};
-    const candidate faithful = {"none", {false, 0}, false};
-    double base, best_rel = INFINITY;
-    int best = -1;
-    if (candidate_rel_l2(c, it, &faithful, true, &base, err, errlen) < 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        double rel;
-        if (candidate_rel_l2(c, it, &cands[i], true, &rel, err, errlen) < 0)
+    bool square = it->geom.rows == it->geom.groups * MXFP4_BLOCK_ELEMS && !shape_diag;
+    double base = INFINITY, best_rel = INFINITY;
+    candidate best = {0};
+    bool found = false;
+    for (int layout = LAYOUT_AS_PLANNED; layout <= (square ? LAYOUT_OTHER : LAYOUT_AS_PLANNED); layout++) {
+        replay measure;
+        candidate plain = make_candidate((layout_choice)layout, 0, SCALES_E8M0, 0);
+        if (run_candidate(c, it, &plain, true, true, &measure, err, errlen) < 0)
             return -1;
-        if (rel < best_rel) {
-            best_rel = rel;
-            best = i;
+        int k = measured_bias(measure.offsets);
+        for (size_t order = 0; order < N_ORDERS; order++) {
+            for (size_t sc = 0; sc < N_SCALES; sc++) {
+                if (sc == SCALES_E8M0_BIASED && k == 0)
+                    continue; /* the measured bias is the reference's: SCALES_E8M0 */
+                candidate cand = make_candidate((layout_choice)layout, order, (scales_choice)sc, k);
+                replay r = measure; /* the measuring pass read this candidate */
+                if (!(order == 0 && sc == SCALES_E8M0) && run_candidate(c, it, &cand, true, false, &r, err,
+                                                                         errlen) < 0)
+                    return -1;
+                if (layout == LAYOUT_AS_PLANNED && order == 0 && sc == SCALES_E8M0) /* faithful */
+                    base = r.stats.rel_l2;
+                else if (r.stats.rel_l2 < best_rel) { /* ties: the simpler, tried first */
+                    best_rel = r.stats.rel_l2;
+                    best = cand;
+                    found = true;
+                }
+            }
         }
     }
-    if (best < 0 || !(best_rel < DIAGNOSIS_MIN_GAIN * base))
+    if (!found || !(best_rel < DIAGNOSIS_MIN_GAIN * base))
         return 0;
-    double full;
-    if (candidate_rel_l2(c, it, &cands[best], false, &full, err, errlen) < 0)
+    replay full;
+    if (run_candidate(c, it, &best, false, false, &full, err, errlen) < 0)
         return -1;
-    if (full <= DIAGNOSIS_MAX_EXCESS * t->stats.ref_rel_l2 || full == 0.0)
-        add_diagnosis(c, t, &cands[best], full);
+    if (full.stats.rel_l2 <= DIAGNOSIS_MAX_EXCESS * t->stats.ref_rel_l2 || full.stats.rel_l2 == 0.0)
+        add_diagnosis(c, t, it, &best, shape_diag, full.stats.rel_l2);
     return 0;
 }
 
@@ -854,9 +985,10 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     int rc = 0;
     for (size_t i = 0; i < c->nitems && rc == 0; i++) {
         size_t t = c->item_result[i];
-        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r, l, t, FIND_THRESHOLD) &&
-            !has_finding(c->r, l, t, FIND_DIAGNOSIS))
-            rc = diagnose(c, i, err, errlen);
+        size_t shape_diag;
+        if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r, l, t, FIND_THRESHOLD))
+            rc = diagnose(c, i, has_finding_at(c->r, l, t, FIND_DIAGNOSIS, &shape_diag) ? &shape_diag : NULL,
+                          err, errlen);
     }
     verify_links_free(l);
     if (rc < 0)

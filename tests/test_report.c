@@ -136,7 +136,7 @@ static verify_result *make_result(bool errors)
     findings_add(fl, FIND_THRESHOLD, e, DOWN, "model-00001-of-00002.safetensors",
                  "rel_l2 0.3 above 0.05");
     finding *d = findings_add(fl, FIND_DIAGNOSIS, e, DOWN, NULL, "scales biased by k=-2");
-    d->cause = xstrdup("scale_bias");
+    d->cause = xstrdup("nibble_swap+scale_bias"); /* k with any cause that has scale_bias */
     d->scale_bias_k = -2;
     findings_add(fl, FIND_SHOULD_QUANTIZE, SEV_WARN, KEPT_NAME, NULL,
                  "'%s' is kept but no pattern covers it", KEPT_SHOWN);
@@ -301,7 +301,7 @@ static void test_json_findings(void **state)
     assert_int_equal(cJSON_GetArraySize(f), 7);
 
     f = cJSON_GetArrayItem(fs, 1);
-    assert_string_equal(str(f, "cause"), "scale_bias");
+    assert_string_equal(str(f, "cause"), "nibble_swap+scale_bias");
     assert_true(num(f, "k") == -2);
     assert_true(cJSON_IsNull(get(f, "file")));
     assert_int_equal(cJSON_GetArraySize(f), 9);
@@ -783,6 +783,9 @@ static void br_id(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j
 static void br_severity(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j, 0), "severity", cJSON_CreateString("off")); }
 static void br_cause(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j, 1), "cause", cJSON_CreateString("gremlins")); }
 static void br_no_k(cJSON *j) { cJSON_DeleteItemFromObjectCaseSensitive(finding_n(j, 1), "k"); }
+static void br_cause_order(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j, 1), "cause", cJSON_CreateString("scale_bias+nibble_swap")); }
+static void br_cause_axis(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j, 1), "cause", cJSON_CreateString("nibble_swap+nibble_split+scale_bias")); }
+static void br_k_without_bias(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(finding_n(j, 1), "cause", cJSON_CreateString("nibble_swap+scale_signed")); }
 static void br_cause_elsewhere(cJSON *j) { cJSON_AddStringToObject(finding_n(j, 0), "cause", "nibble_swap"); }
 static void br_kind(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(tensor_q(j), "kind", cJSON_CreateString("mxfp4")); }
 static void br_status(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(tensor_q(j), "status", cJSON_CreateString("ok")); }
@@ -806,7 +809,7 @@ static void test_schema_rejects_broken(void **state)
         skip();
     static const breaker breakers[] = {
         br_result, br_result_pass, br_schema, br_extra_key, br_missing_key, br_id, br_severity,
-        br_cause, br_no_k, br_cause_elsewhere, br_kind, br_status, br_inf, br_no_requant,
+        br_cause, br_no_k, br_cause_order, br_cause_axis, br_k_without_bias, br_cause_elsewhere, br_kind, br_status, br_inf, br_no_requant,
         br_stat_type, br_hist_key, br_pattern, br_negative,
     };
     verify_result *r = make_result(true);

@@ -281,7 +281,8 @@ static void test_quiet_failure_still_says_why(void **state)
     assert_int_equal(mxc(&r, "verify", P.src, failing_dst(), "--quiet", "--no-progress", NULL), 1);
     assert_int_equal(r.out_len, 0);
     assert_contains(r.err, "error [numerics.threshold] '" DOWN0 "': rel_l2 ");
-    assert_contains(r.err, "error [numerics.diagnosis] '" DOWN0 "': scale bias off by -2");
+    assert_contains(r.err, "error [numerics.diagnosis] '" DOWN0 "': the exporter wrote E8M0 scales with "
+                           "bias 125 instead of 127 (k -2); undone, rel_l2 is ");
     const char *last = strstr(r.err, "\nRESULT: ");
     assert_non_null(last);
     assert_string_equal(last, "\nRESULT: FAIL (2 errors, 2 warnings)\n");
@@ -581,6 +582,10 @@ static void test_report_refuses_edits(void **state)
         {"\"src\":\t\"", "\"src\":\t1, \"x\":\t\"", "not a string (at src)"},
         {"\"dst\":", "\"result\":\t\"fail\", \"dst\":", "duplicate member \"result\""},
         {"\"seconds\":", "\"speed\": 1, \"seconds\":", "unknown member \"speed\" (at summary)"},
+        {"\"cause\":\t\"scale_bias\"", "\"cause\":\t\"scale_bias+nibble_swap\"",
+         "\"cause\" is not one or more of missing_transpose, nibble_swap, nibble_split, scale_bias, "
+         "scale_signed joined by '+' in that order"},
+        {"\"cause\":\t\"scale_bias\"", "\"cause\":\t\"nibble_swap+scale_signed\"", "unknown member \"k\""},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         edited(good, bad, edits[i].old, edits[i].new);

@@ -653,6 +653,126 @@ static void test_tokenizer_changed(void **state)
     cJSON_Delete(report);
 }
 
+/* ---- other exporters' conventions (SPEC §3 numerics.diagnosis) ----------- */
+
+typedef struct {
+    const char *parts; /* plant convention PARTS */
+    const char *cause; /* the cause the diagnosis must name */
+    int k;             /* its k when the cause has scale_bias */
+} convention_case;
+
+/* rel_l2 of a tensor of the faithful conversion, computed independently
+ * (expected-stats.json); samples/ has none, so there the report's own
+ * reference error stands in. */
+static double faithful_rel_l2(const char *tensor)
+{
+    cJSON *root = load_json(P()->expected);
+    double rel = num_member(member(member(root, "tensors"), tensor), "rel_l2");
+    cJSON_Delete(root);
+    return rel;
+}
+
+/* Plants each convention into TENSOR of src/dst and checks the one
+ * numerics.diagnosis it gets: the exact cause, k only with scale_bias, and
+ * the error once undone; want_rel > 0 is the rel_l2 undone must equal (as
+ * printed), else it must be within the diagnosis bar of the reference's.
+ * Nothing else may fail: no pairing or coverage finding restates it. */
+static void check_conventions(const char *dir, const char *src, const char *dst, const char *tensor,
+                              const convention_case *cases, size_t n, double want_rel)
+{
+    for (size_t i = 0; i < n; i++) {
+        char sub[RUN_PATH_MAX], out[RUN_PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/c%zu", dir, i);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        path_in(out, sub, "out");
+        plant("convention", src, dst, out, tensor, cases[i].parts, NULL);
+        cJSON *report = verify_report(src, out, sub, "report.json", 1);
+        const cJSON *f = assert_diagnosis(report, tensor, cases[i].cause);
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "k");
+        if (strstr(cases[i].cause, "scale_bias")) {
+            assert_true(cJSON_IsNumber(k));
+            assert_int_equal((int)k->valuedouble, cases[i].k);
+        } else if (k)
+            fail_msg("%s: k given without scale_bias", cases[i].parts);
+        int errors = 0;
+        for (const cJSON *g = member(report, "findings")->child; g; g = g->next) {
+            const char *id = str_member(g, "id");
+            if (strcmp(str_member(g, "severity"), "error") != 0)
+                continue;
+            errors++;
+            if (strcmp(id, "numerics.threshold") != 0 && strcmp(id, "numerics.diagnosis") != 0)
+                fail_msg("%s: unexpected %s: %s", cases[i].parts, id, str_member(g, "message"));
+        }
+        assert_int_equal(errors, 2); /* the threshold and its diagnosis */
+        double ref = num_member(member(report_tensor(report, tensor), "requant"), "ref_rel_l2");
+        const char *at = strstr(str_member(f, "message"), "undone, rel_l2 is ");
+        double undone, printed_ref;
+        if (!at || sscanf(at, "undone, rel_l2 is %lf against the reference's %lf", &undone, &printed_ref) != 2)
+            fail_msg("%s: no undone rel_l2 in: %s", cases[i].parts, str_member(f, "message"));
+        char a[32], b[32];
+        snprintf(a, sizeof a, "%.4g", ref);
+        snprintf(b, sizeof b, "%.4g", printed_ref);
+        assert_string_equal(a, b);
+        if (want_rel > 0) {
+            snprintf(a, sizeof a, "%.4g", want_rel);
+            snprintf(b, sizeof b, "%.4g", undone);
+            assert_string_equal(a, b);
+        } else if (!(undone <= 1.25 * ref))
+            fail_msg("%s: undone rel_l2 %g, reference %g", cases[i].parts, undone, ref);
+        assert_only_failing(report, (const char *const[]){tensor, NULL});
+        cJSON_Delete(report);
+    }
+}
+
+/* The conventions of real exporters, alone and combined, written into the
+ * fixture's down_proj: undone, each is the faithful conversion again. */
+static void test_conventions(void **state)
+{
+    static const convention_case cases[] = {
+        {"nibble_swap+scale_signed:I8", "nibble_swap+scale_signed", 0}, /* MLX's codec */
+        {"nibble_swap+scale_signed", "nibble_swap+scale_signed", 0},    /* ... dtype U8 left */
+        {"nibble_split", "nibble_split", 0},                            /* ggml's order */
+        {"scale_bias:5", "scale_bias", 5},                              /* bias 132 */
+        {"nibble_swap+scale_bias:-2", "nibble_swap+scale_bias", -2},    /* bias 125 */
+        {"scale_signed", "scale_signed", 0},
+        {"nibble_split+scale_signed:I8", "nibble_split+scale_signed", 0},
+        {"nibble_split+scale_bias:-7", "nibble_split+scale_bias", -7},
+        {"scale_bias:-100", "scale_bias", -100}, /* far outside any fixed window */
+        {"nibble_swap", "nibble_swap", 0},
+    };
+    check_conventions(*state, P()->src, P()->dst, DOWN0, cases, sizeof cases / sizeof cases[0],
+                      faithful_rel_l2(DOWN0));
+}
+
+/* samples' square down_proj: a missing transpose with the others. */
+static void test_conventions_square(void **state)
+{
+    static const convention_case cases[] = {
+        {"missing_transpose+nibble_swap", "missing_transpose+nibble_swap", 0},
+        {"missing_transpose+scale_bias:3", "missing_transpose+scale_bias", 3},
+        {"missing_transpose+nibble_split+scale_signed:I8", "missing_transpose+nibble_split+scale_signed", 0},
+    };
+    check_conventions(*state, P()->samples_src, P()->samples_dst, DOWN0, cases,
+                      sizeof cases / sizeof cases[0], 0);
+}
+
+/* A pair that cannot be read (F32 scales) is said once, as mxfp4.pairing:
+ * no coverage.missing for the tensor, no coverage.extra for its halves. */
+static void test_pairing_said_once(void **state)
+{
+    const char *dir = *state;
+    char out[RUN_PATH_MAX];
+    path_in(out, dir, "out");
+    plant("scales-dtype", P()->src, P()->dst, out, DOWN0, "F32", NULL);
+    cJSON *report = verify_report(P()->src, out, dir, "report.json", 1);
+    const cJSON *f = assert_finding(report, "mxfp4.pairing", "error", DOWN0);
+    assert_contains(str_member(f, "message"), "_scales is not U8, F8_E8M0 or I8");
+    for (const cJSON *g = member(report, "findings")->child; g; g = g->next)
+        if (strncmp(str_member(g, "id"), "coverage.", 9) == 0)
+            fail_msg("restates the pairing: %s", str_member(g, "message"));
+    cJSON_Delete(report);
+}
+
 /* samples' down_proj is square: only the numbers can tell the transpose. */
 static void test_missing_transpose_square(void **state)
 {
@@ -961,6 +1081,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_quantization_config, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_tokenizer_changed, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_missing_transpose_square, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_conventions, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_conventions_square, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_pairing_said_once, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_truncated_shard, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_garbage_header, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_only_glob, tmp_setup, tmp_teardown),

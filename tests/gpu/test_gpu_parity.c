@@ -96,17 +96,17 @@ static void run_case(backend *cuda, const shape_case *sc, const mx_variant *v, b
     stats_acc c, g;
     stats_init(&c);
     stats_init(&g);
-    uint64_t hc[256] = {0}, hg[256] = {0};
+    uint64_t hc[MX_HIST_LEN] = {0}, hg[MX_HIST_LEN] = {0};
     char err[256], what[160];
     mx_compare_slab_cpu(&sc->g, &sc->s, &b, v, requant, &c, hc);
     if (backend_compare_slab(cuda, &sc->g, &sc->s, &b, v, requant, &g, hg, err, sizeof err) != 0)
         fail_msg("cuda: %s", err);
-    snprintf(what, sizeof what, "%s M%llu N%llu G%llu slab m[%llu,%llu) n[%llu,%llu) g[%llu,%llu) swap %d k %d",
+    snprintf(what, sizeof what, "%s M%llu N%llu G%llu slab m[%llu,%llu) n[%llu,%llu) g[%llu,%llu) order %d scale %d k %d requant %d",
              sc->g.layout == MX_TRANSPOSED ? "transposed" : "direct",
              (unsigned long long)sc->g.matrices, (unsigned long long)sc->g.rows,
              (unsigned long long)sc->g.groups, (unsigned long long)sc->s.m0, (unsigned long long)sc->s.m1,
              (unsigned long long)sc->s.n0, (unsigned long long)sc->s.n1, (unsigned long long)sc->s.g0,
-             (unsigned long long)sc->s.g1, v->swap_nibbles, v->scale_bias_k);
+             (unsigned long long)sc->s.g1, (int)v->order, (int)v->scale, v->scale_bias_k, requant);
     assert_same_acc(&c, &g, what);
     assert_memory_equal(hc, hg, sizeof hc);
     free(src);
@@ -127,10 +127,21 @@ static void test_random_slabs(void **state)
         {{2, 300, 9, MX_DIRECT}, {1, 2, 17, 233, 0, 9}},         /* a partial matrix: rows cut */
         {{1, 1, 1, MX_DIRECT}, {0, 1, 0, 1, 0, 1}},              /* one block */
     };
-    const mx_variant variants[] = {{false, 0}, {true, 0}, {false, 2}, {false, -3}};
+    /* every element order and scale encoding the diagnosis replays (the
+     * offsets histogram comes with requant) */
+    const mx_variant variants[] = {
+        MX_VARIANT_FAITHFUL,
+        {MXFP4_ORDER_NIBBLE_SWAP, MXFP4_SCALE_E8M0, 0},
+        {MXFP4_ORDER_NIBBLE_SPLIT, MXFP4_SCALE_E8M0, 0},
+        {MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, 2},
+        {MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, -3},
+        {MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, 40},
+        {MXFP4_ORDER_NIBBLE_SWAP, MXFP4_SCALE_SIGNED, 0},
+        {MXFP4_ORDER_NIBBLE_SPLIT, MXFP4_SCALE_SIGNED, 0},
+    };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++)
-            run_case(cuda, &cases[i], &variants[v], v == 0);
+            run_case(cuda, &cases[i], &variants[v], v % 2 == 0);
 }
 
 /* ---- whole runs ---------------------------------------------------------- */
@@ -164,6 +175,16 @@ static void assert_same_findings(cJSON *c, cJSON *g)
         assert_string_equal(cJSON_GetObjectItem(a, "id")->valuestring, cJSON_GetObjectItem(b, "id")->valuestring);
         cJSON *ta = cJSON_GetObjectItem(a, "tensor"), *tb = cJSON_GetObjectItem(b, "tensor");
         assert_string_equal(cJSON_IsString(ta) ? ta->valuestring : "", cJSON_IsString(tb) ? tb->valuestring : "");
+        /* a diagnosis: the same cause, k and message (its rel_l2 undone as printed) */
+        const char *keys[] = {"cause", "message"};
+        for (int k = 0; k < 2; k++) {
+            cJSON *va = cJSON_GetObjectItem(a, keys[k]), *vb = cJSON_GetObjectItem(b, keys[k]);
+            assert_string_equal(cJSON_IsString(va) ? va->valuestring : "", cJSON_IsString(vb) ? vb->valuestring : "");
+        }
+        cJSON *ka = cJSON_GetObjectItem(a, "k"), *kb = cJSON_GetObjectItem(b, "k");
+        assert_int_equal(ka != NULL, kb != NULL);
+        if (ka)
+            assert_int_equal((int)ka->valuedouble, (int)kb->valuedouble);
     }
 }
 
@@ -232,6 +253,23 @@ static void test_samples_and_faults_agree(void **state)
     run_result_free(&r);
     assert_reports_agree(src, out);
     run_rmtree(dir);
+    /* every axis of the diagnosis's table, alone and combined: the CUDA run
+     * replays the candidates on its kernel and must name the same cause */
+    const char *conventions[] = {"missing_transpose+nibble_swap", "nibble_split+scale_bias:-3",
+                                 "missing_transpose+nibble_split+scale_signed:I8", "scale_bias:40",
+                                 "nibble_swap+scale_signed"};
+    for (size_t i = 0; i < sizeof conventions / sizeof conventions[0]; i++) {
+        assert_int_equal(run_mkdtemp("mxc-gpu", dir, sizeof dir), 0);
+        assert_int_equal(run_join(out, sizeof out, dir, "out"), 0);
+        const char *cv[] = {plant, "convention", src, dst, out, "model.layers.0.mlp.experts.down_proj",
+                            conventions[i], NULL};
+        assert_int_equal(run_cmd(cv, 60, &r), 0);
+        if (r.status != 0)
+            fail_msg("plant convention %s: %s", conventions[i], r.err);
+        run_result_free(&r);
+        assert_reports_agree(src, out);
+        run_rmtree(dir);
+    }
 }
 
 /* The tensors and findings of a report, as text (timings left out). */

@@ -60,6 +60,12 @@ static const char usage[] =
     "  no-quant-config           remove quantization_config from config.json\n"
     "  tokenizer                 append a space to tokenizer.json\n"
     "  no-transpose TENSOR       re-quantize SRC's square TENSOR without the transpose\n"
+    "  convention TENSOR PARTS   rewrite TENSOR as another exporter would: PARTS joined by '+',\n"
+    "                            in any order, from missing_transpose (square TENSOR),\n"
+    "                            nibble_swap (element 2i high), nibble_split (ggml's order),\n"
+    "                            scale_bias:K (E8M0 with bias 127+K), scale_signed\n"
+    "                            (two's-complement exponents; scale_signed:I8 also sets dtype I8)\n"
+    "  scales-dtype TENSOR DTYPE rewrite TENSOR_scales with dtype DTYPE (its bytes kept)\n"
     "  truncate SHARD BYTES      truncate the file SHARD to BYTES bytes\n"
     "  garbage-header SHARD      replace SHARD by a header length and \"" GARBAGE_TEXT "\"\n";
 
@@ -608,6 +614,142 @@ static int fault_no_transpose(const plant *p)
     return rc;
 }
 
+/* ---- another exporter's convention ------------------------------------------ */
+
+typedef struct {
+    bool transpose_missing;
+    mxfp4_order order;
+    mxfp4_scale_code scale;
+    long bias_k;     /* MXFP4_SCALE_E8M0 */
+    bool dtype_i8;   /* scale_signed:I8 */
+} convention;
+
+/* Parses PARTS ("nibble_swap+scale_bias:5"); 0, or a refusal. */
+static int parse_convention(const plant *p, const char *text, convention *cv)
+{
+    *cv = (convention){false, MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, 0, false};
+    char *copy = xstrdup(text), *save = NULL;
+    int rc = PLANT_OK, parts = 0;
+    for (char *part = strtok_r(copy, "+", &save); part && rc == PLANT_OK; part = strtok_r(NULL, "+", &save)) {
+        char *end;
+        parts++;
+        if (strcmp(part, "missing_transpose") == 0)
+            cv->transpose_missing = true;
+        else if (strcmp(part, "nibble_swap") == 0)
+            cv->order = MXFP4_ORDER_NIBBLE_SWAP;
+        else if (strcmp(part, "nibble_split") == 0)
+            cv->order = MXFP4_ORDER_NIBBLE_SPLIT;
+        else if (strcmp(part, "scale_signed") == 0 || strcmp(part, "scale_signed:I8") == 0) {
+            cv->scale = MXFP4_SCALE_SIGNED;
+            cv->dtype_i8 = strchr(part, ':') != NULL;
+        } else if (strncmp(part, "scale_bias:", 11) == 0 && part[11] &&
+                   (errno = 0, cv->bias_k = strtol(part + 11, &end, 10), *end == '\0' && !errno) &&
+                   cv->bias_k != 0 && cv->bias_k >= -254 && cv->bias_k <= 254)
+            ;
+        else
+            rc = fail(p, PLANT_USAGE, "convention: unknown part '%s'", part);
+    }
+    if (rc == PLANT_OK && parts == 0)
+        rc = fail(p, PLANT_USAGE, "convention: no parts in '%s'", text);
+    free(copy);
+    return rc;
+}
+
+/* Rewrites each 16-byte block from the reference's element order into cv's. */
+static int reorder_blocks(const plant *p, uint8_t *buf, size_t n, uint64_t off, void *arg)
+{
+    (void)p;
+    (void)off;
+    mxfp4_order order = ((const convention *)arg)->order;
+    for (size_t b = 0; b + MXFP4_BLOCK_BYTES <= n; b += MXFP4_BLOCK_BYTES) {
+        uint8_t codes[MXFP4_BLOCK_ELEMS];
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+            codes[i] = (uint8_t)mxfp4_block_code(buf + b, i);
+        memset(buf + b, 0, MXFP4_BLOCK_BYTES);
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+            /* where element i goes: byte and nibble in cv's order */
+            int byte = order == MXFP4_ORDER_NIBBLE_SPLIT ? i % MXFP4_BLOCK_BYTES : i / 2;
+            bool high = order == MXFP4_ORDER_NIBBLE_SPLIT ? i >= MXFP4_BLOCK_BYTES
+                                                          : (i % 2 == 1) != (order == MXFP4_ORDER_NIBBLE_SWAP);
+            buf[b + (size_t)byte] |= (uint8_t)(high ? codes[i] << 4 : codes[i]);
+        }
+    }
+    return PLANT_OK;
+}
+
+/* Scale bytes as E8M0 exponents become the signed exponents they stand for. */
+static int signed_scales(const plant *p, uint8_t *buf, size_t n, uint64_t off, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == MXFP4_SCALE_NAN)
+            return fail(p, PLANT_USAGE, "scale byte %" PRIu64 " is NaN: no signed exponent", off + i);
+        buf[i] = (uint8_t)(int8_t)((int)buf[i] - MXFP4_SCALE_BIAS);
+    }
+    return PLANT_OK;
+}
+
+/* TENSOR_scales rewritten with dtype `to`, same shape: each byte as it is
+ * now, in the first byte of its element (the rest zero). */
+static int scales_as(const plant *p, dtype_id to)
+{
+    opened o;
+    int rc = open_ckpt(p, p->out, &o);
+    if (rc != PLANT_OK)
+        return rc;
+    const ckpt_tensor *ct = need_tensor(p, o.c, p->args[0], MXFP4_SCALES_SUFFIX, &rc);
+    uint64_t bytes;
+    if (rc == PLANT_OK && (!dtype_bytes(to, ct->t->numel, &bytes) || bytes % ct->t->numel))
+        rc = fail(p, PLANT_USAGE, "scales-dtype: %s has no whole bytes per element", dtype_name(to));
+    if (rc == PLANT_OK) {
+        size_t len = (size_t)(ct->t->end - ct->t->begin), width = (size_t)(bytes / ct->t->numel);
+        uint8_t *now = xmalloc(len + 1), *data = xcalloc((size_t)bytes + 1, 1);
+        char err[ST_ERR_LEN];
+        if (ckpt_read(o.c, ct, 0, now, len, err, sizeof err) < 0)
+            rc = fail(p, PLANT_IO, "%s", err);
+        for (size_t i = 0; i < len; i++)
+            data[i * width] = now[i];
+        shard_edit e = {.nremove = 1, .nadd = 1};
+        e.remove[0] = ct->t->name;
+        e.add[0] = (new_tensor){.name = ct->t->name, .dtype = to, .rank = ct->t->rank, .data = data};
+        memcpy(e.add[0].shape, ct->t->shape, sizeof(uint64_t) * (size_t)ct->t->rank);
+        if (rc == PLANT_OK)
+            rc = rewrite_shard(p, o.c, ct->shard, &e);
+        free(now);
+        free(data);
+    }
+    close_ckpt(&o);
+    return rc;
+}
+
+static int fault_scales_dtype(const plant *p)
+{
+    dtype_id to;
+    if (!dtype_from_name(p->args[1], &to))
+        return fail(p, PLANT_USAGE, "scales-dtype: unknown dtype '%s'", p->args[1]);
+    return scales_as(p, to);
+}
+
+/* TENSOR as an exporter with convention PARTS writes it: from the faithful
+ * conversion (or, with missing_transpose, SRC re-quantized without the
+ * transpose), codes moved to its element order and scales to its encoding. */
+static int fault_convention(const plant *p)
+{
+    convention cv;
+    int rc = parse_convention(p, p->args[1], &cv);
+    if (rc == PLANT_OK && cv.transpose_missing)
+        rc = fault_no_transpose(p);
+    if (rc == PLANT_OK && cv.order != MXFP4_ORDER_REFERENCE)
+        rc = on_tensor(p, MXFP4_BLOCKS_SUFFIX, reorder_blocks, &cv, false);
+    if (rc == PLANT_OK && cv.scale == MXFP4_SCALE_SIGNED)
+        rc = on_tensor(p, MXFP4_SCALES_SUFFIX, signed_scales, NULL, true);
+    if (rc == PLANT_OK && cv.bias_k != 0)
+        rc = on_tensor(p, MXFP4_SCALES_SUFFIX, add_bias, &cv.bias_k, true);
+    if (rc == PLANT_OK && cv.dtype_i8)
+        rc = scales_as(p, DT_I8);
+    return rc;
+}
+
 /* ---- faults on the tensor set and the index ------------------------------------- */
 
 /* Removes names (all in OUT) from their shards and from the index. */
@@ -801,6 +943,7 @@ static const fault faults[] = {
     {"wrong-shard", 1, fault_wrong_shard},     {"nan-scale", 1, fault_nan_scale},
     {"no-quant-config", 0, fault_no_quant_config}, {"tokenizer", 0, fault_tokenizer},
     {"no-transpose", 1, fault_no_transpose},   {"truncate", 2, fault_truncate},
+    {"convention", 2, fault_convention},       {"scales-dtype", 2, fault_scales_dtype},
     {"garbage-header", 1, fault_garbage_header},
 };
 
