@@ -232,7 +232,11 @@ static void check_parsers(const char *dir, const char *path)
     const char *xml[] = {"xmllint", "--noout", "--nonet", path, NULL};
     run_result rr = {0};
     assert_int_equal(run_cmd(xml, RUN_DEFAULT_TIMEOUT_S, &rr), 0);
-    if (rr.status != 0)
+    /* the GPU machine has no libxml2-utils: MXC_SCHEMA_OPTIONAL (set only
+     * there, as for the schema checks) lets python's parser alone judge */
+    if (rr.status == 127 && getenv("MXC_SCHEMA_OPTIONAL"))
+        print_message("xmllint not installed: the HTML is checked by python3's html.parser only\n");
+    else if (rr.status != 0)
         fail_msg("xmllint (%d): %s", rr.status, rr.err);
     run_result_free(&rr);
     char script[RUN_PATH_MAX];
