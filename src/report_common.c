@@ -74,3 +74,16 @@ void report_format_value(double v, int prec, bool sci, char *buf, size_t len)
         snprintf(buf, len, sci ? "%.*e" : "%.*f", prec, v);
 }
 
+
+void report_manifest_text(const result_file *files, size_t n, char *out, size_t len)
+{
+    uint64_t total = 0;
+    size_t hashed = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += files[i].bytes;
+        hashed += files[i].hashed;
+    }
+    char bytes[64];
+    snprintf(out, len, "%zu file%s, %s%s", n, n == 1 ? "" : "s", text_bytes(total, bytes, sizeof bytes),
+             n && hashed == n ? ", SHA-256 of each in the JSON report" : "");
+}

@@ -81,6 +81,10 @@ static inline void dot_decimal(char *buf)
  * a full one (SPEC §3). */
 void report_scope_text(const verify_result *r, char *out, size_t len);
 
+/* One side of the manifest for people: "7 files, 1.76 MB" and, when every
+ * file was hashed, ", SHA-256 of each in the JSON report". */
+void report_manifest_text(const result_file *files, size_t n, char *out, size_t len);
+
 /* qsort order on const verify_tensor *: failures first, then warnings, each
  * by excess, then rel_l2 (a value that is not a number is the worst), then
  * by name. */

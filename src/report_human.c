@@ -74,20 +74,11 @@ static void print_provenance_block(const term *t, const verify_result *r)
             fprintf(t->out, ", %s (sha256 %.12s)", text_escape(r->policy_files[i].path, shown, sizeof shown),
                     r->policy_files[i].sha256);
     fputc('\n', t->out);
-    const result_file *sides[2] = {r->manifest.src, r->manifest.dst};
-    size_t counts[2] = {r->manifest.src_count, r->manifest.dst_count};
-    for (int s = 0; s < 2; s++) {
-        uint64_t total = 0;
-        size_t hashed = 0;
-        for (size_t i = 0; i < counts[s]; i++) {
-            total += sides[s][i].bytes;
-            hashed += sides[s][i].hashed;
-        }
-        char bytes[64];
-        fprintf(t->out, "%s: %zu file%s, %s%s\n", s ? "DST" : "SRC", counts[s], counts[s] == 1 ? "" : "s",
-                text_bytes(total, bytes, sizeof bytes),
-                hashed == counts[s] && counts[s] ? ", SHA-256 of each in the JSON manifest" : "");
-    }
+    char files[128];
+    report_manifest_text(r->manifest.src, r->manifest.src_count, files, sizeof files);
+    fprintf(t->out, "SRC: %s\n", files);
+    report_manifest_text(r->manifest.dst, r->manifest.dst_count, files, sizeof files);
+    fprintf(t->out, "DST: %s\n", files);
 }
 
 /* The columns of the table after STATUS and TENSOR, in the order shown. */

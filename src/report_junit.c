@@ -241,16 +241,9 @@ static void junit_property(FILE *out, const char *name, const char *value)
 
 static void junit_file_totals(FILE *out, const char *side, const result_file *f, size_t n)
 {
-    uint64_t bytes = 0;
-    size_t hashed = 0;
-    for (size_t i = 0; i < n; i++) {
-        bytes += f[i].bytes;
-        hashed += f[i].hashed;
-    }
-    char name[64], value[96];
+    char name[64], value[128];
     snprintf(name, sizeof name, "manifest.%s", side);
-    snprintf(value, sizeof value, "%zu files, %llu bytes%s", n, (unsigned long long)bytes,
-             n && hashed == n ? ", sha256 of each in the JSON report" : "");
+    report_manifest_text(f, n, value, sizeof value);
     junit_property(out, name, value);
 }
 

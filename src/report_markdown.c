@@ -182,19 +182,11 @@ static void md_provenance(FILE *out, const verify_result *r)
         md_put(out, r->policy_files[i].path);
         fprintf(out, " (sha256 `%s`)", r->policy_files[i].sha256);
     }
-    const result_file *sides[2] = {r->manifest.src, r->manifest.dst};
-    size_t counts[2] = {r->manifest.src_count, r->manifest.dst_count};
-    for (int s = 0; s < 2; s++) {
-        uint64_t bytes = 0;
-        size_t hashed = 0;
-        for (size_t i = 0; i < counts[s]; i++) {
-            bytes += sides[s][i].bytes;
-            hashed += sides[s][i].hashed;
-        }
-        char b[64];
-        fprintf(out, "\n- %s: %zu files, %s%s", s ? "DST" : "SRC", counts[s], text_bytes(bytes, b, sizeof b),
-                hashed == counts[s] && counts[s] ? ", SHA-256 of each in the JSON report" : "");
-    }
+    char files[128];
+    report_manifest_text(r->manifest.src, r->manifest.src_count, files, sizeof files);
+    fprintf(out, "\n- SRC: %s", files);
+    report_manifest_text(r->manifest.dst, r->manifest.dst_count, files, sizeof files);
+    fprintf(out, "\n- DST: %s", files);
     fputs("\n\n</details>\n", out);
 }
 

@@ -878,8 +878,8 @@ static void test_junit(void **state)
     assert_non_null(strstr(x, "<property name=\"tool.device\" value=\"cpu: 4 threads\"/>"));
     assert_non_null(strstr(x, "<property name=\"tool.started\" value=\"2026-12-02T05:20:07Z\"/>"));
     assert_non_null(strstr(x, "<property name=\"scope\" value=\"complete\"/>"));
-    assert_non_null(strstr(x, "<property name=\"manifest.src\" value=\"1 files, 100 bytes, sha256 of each in the JSON report\"/>"));
-    assert_non_null(strstr(x, "<property name=\"manifest.dst\" value=\"1 files, 42 bytes\"/>"));
+    assert_non_null(strstr(x, "<property name=\"manifest.src\" value=\"1 file, 100 B, SHA-256 of each in the JSON report\"/>"));
+    assert_non_null(strstr(x, "<property name=\"manifest.dst\" value=\"1 file, 42 B\"/>"));
     char *q = strstr(x, "<testcase classname=\"tensors\" name=\"" DOWN "\" time=\"0.484\">");
     assert_non_null(q);
     assert_non_null(strstr(q, "<failure message=\"rel_l2 0.3 above 0.05\" type=\"numerics.threshold\">"
