@@ -109,6 +109,8 @@ int merge_main(int argc, char **argv)
         verify_result_free(parts[i].r);
     free(parts);
     if (m) {
+        out.inputs = (const char *const *)(argv + optind); /* never written over */
+        out.ninputs = n;
         if (report_targets_open(&out, m->src, m->dst, "merge") < 0 || report_targets_write(&out, m, "merge") < 0)
             rc = EXIT_INPUT;
         else

@@ -496,7 +496,7 @@ static int read_finding(reader *rd, const cJSON *v)
     size_t n = 0;
     for (size_t i = 0; i < 7; i++)
         keys[n++] = base[i];
-    if (cause)
+    if (diagnosis) /* a diagnosis always names its cause (SPEC §3) */
         keys[n++] = "cause";
     if (has_k)
         keys[n++] = "k";

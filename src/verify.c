@@ -23,6 +23,7 @@
 #include "pattern.h"
 #include "policy.h"
 #include "rules.h"
+#include "sha256.h"
 #include "shard.h"
 #include "text.h"
 #include "util.h"
@@ -873,6 +874,39 @@ static void copy_patterns(verify_result *r, const coverage *cv)
     }
 }
 
+static void digest_file(sha256_stream *s, const ckpt *c, const char *name)
+{
+    char *path = xasprintf("%s/%s", ckpt_dir(c), name);
+    struct stat st;
+    uint64_t v[3] = {0, 0, 0};
+    if (stat(path, &st) == 0) {
+        v[0] = (uint64_t)st.st_size;
+        v[1] = (uint64_t)st.st_mtim.tv_sec;
+        v[2] = (uint64_t)st.st_mtim.tv_nsec;
+    }
+    free(path);
+    sha256_update(s, name, strlen(name) + 1);
+    sha256_update(s, v, sizeof v);
+}
+
+/* A part's digest: the plan's, and the files it was made from - each shard
+ * of both sides by name, size and modification time. The headers alone do
+ * not tell a part of an earlier run of the same paths (a leftover, or a
+ * retried part after DST was rewritten in place) from today's: merging the
+ * two could pass a checkpoint no run passed. Identical on every host of a
+ * shared filesystem; a filesystem that shows other times on other hosts
+ * makes merge refuse, never accept. */
+static void plan_with_files(const shard_plan *plan, const ckpt *src, const ckpt *dst, char out[65])
+{
+    sha256_stream *s = sha256_begin();
+    sha256_update(s, plan->digest, strlen(plan->digest) + 1);
+    const ckpt *sides[2] = {src, dst};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < ckpt_shard_count(sides[k]); i++)
+            digest_file(s, sides[k], ckpt_shard_at(sides[k], i)->file);
+    sha256_end(s, out);
+}
+
 /* --shard: the plan of the whole checkpoint (every part makes the same from
  * the headers), and only this part's tensors left to stream. */
 static void take_part(vctx *c)
@@ -890,7 +924,7 @@ static void take_part(vctx *c)
     free(t);
     result_part *part = &r->scope.part;
     part->present = true;
-    memcpy(part->digest, plan.digest, sizeof part->digest);
+    plan_with_files(&plan, c->src, c->dst, part->digest);
     part->tensors = r->tensor_count;
     part->first = plan.bounds[c->o->shard.index];
     part->count = plan.bounds[c->o->shard.index + 1] - part->first;
@@ -932,6 +966,30 @@ static void keep_part_tensors(verify_result *r)
 static bool checkpoint_wide(const verify_opts *o)
 {
     return o->shard.count == 0 || o->shard.index == 0;
+}
+
+/* _scales of dtype I8 is a convention of its own (signed exponents), never
+ * GPT-OSS's: read as E8M0 by the converter's loader, as signed exponents by a
+ * loader that honours the dtype. When the diagnosis named scale_signed (it
+ * looked at findings[since..]) that is the one finding; otherwise the bytes
+ * are E8M0 under a header that says otherwise, and some loader will decode
+ * them wrong - an error, whatever the numbers say. */
+static void check_signed_scales_dtype(vctx *c, size_t item, size_t since)
+{
+    const engine_item *it = &c->items[item];
+    if (it->scales->t->dtype != DT_I8)
+        return;
+    const verify_tensor *t = &c->r->tensors[c->item_result[item]];
+    for (size_t k = since; k < findings_count(c->r->findings); k++) {
+        const finding *f = findings_at(c->r->findings, k);
+        if (strcmp(f->id, FIND_DIAGNOSIS) == 0 && f->cause && strstr(f->cause, "scale_signed"))
+            return;
+    }
+    char name[SHOWN];
+    findings_add(c->r->findings, FIND_PAIRING, SEV_ERROR, it->scales->t->name, NULL,
+                 "'%s_scales' has dtype I8 (signed exponents) but holds E8M0 scales: a loader that honours "
+                 "the dtype decodes every scale wrong; GPT-OSS stores U8",
+                 text_escape(t->name, name, sizeof name));
 }
 
 static int run_checks(vctx *c, char *err, size_t errlen)
@@ -985,10 +1043,12 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     int rc = 0;
     for (size_t i = 0; i < c->nitems && rc == 0; i++) {
         size_t t = c->item_result[i];
-        size_t shape_diag;
+        size_t shape_diag, before = findings_count(c->r->findings);
         if (c->items[i].kind == ENGINE_QUANTIZED && has_finding(c->r, l, t, FIND_THRESHOLD))
             rc = diagnose(c, i, has_finding_at(c->r, l, t, FIND_DIAGNOSIS, &shape_diag) ? &shape_diag : NULL,
                           err, errlen);
+        if (rc == 0 && c->items[i].kind == ENGINE_QUANTIZED)
+            check_signed_scales_dtype(c, i, before);
     }
     verify_links_free(l);
     if (rc < 0)

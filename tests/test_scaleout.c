@@ -433,6 +433,44 @@ static void merge_refuses_missing_duplicated_and_foreign_parts(void **state)
     assert_merge_refused(whole, 1, "is not a partial report");
 }
 
+/* A part of an earlier run of the same paths - DST rewritten in place since,
+ * headers unchanged (a scale bias planted) - is refused: the part's digest
+ * names the files it read, not only the plan. Merging it with today's other
+ * part would pass a checkpoint today's run fails. And merge never writes
+ * over one of its parts. */
+static void merge_refuses_a_stale_part_and_keeps_its_inputs(void **state)
+{
+    (void)state;
+    char *dst = in_tmp("stale-dst");
+    assert_int_equal(run_copy_dir(P.fx_dst, dst), 0);
+    char old1[RUN_PATH_MAX];
+    snprintf(old1, sizeof old1, "%s", in_tmp("stale-old-part1-of-2.json"));
+    assert_int_equal(verify_to(P.fx_src, dst, NULL, "1/2", old1), 0);
+    run_rmtree(dst);
+    tool("plant", "scale-bias", P.fx_src, P.fx_dst, dst, "model.layers.0.mlp.experts.down_proj", "2", NULL);
+    int status[MAX_PARTS];
+    run_parts("stale", P.fx_src, dst, NULL, 2, status);
+    assert_true(status[0] == 1 || status[1] == 1); /* today's run fails */
+    char *stale[2] = {part_list[0], old1};
+    char want[RUN_PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s", old1);
+    assert_merge_refused(stale, 2, want);
+    /* today's parts merge, but not over one of themselves */
+    run_result r;
+    char before[RUN_PATH_MAX];
+    snprintf(before, sizeof before, "%s", part_list[1]);
+    char *text = NULL;
+    assert_int_equal(run_read_file(before, &text, NULL), 0);
+    assert_int_equal(merge_list(&r, part_list, 2, part_list[1]), 2);
+    assert_contains(r.err, "would write over");
+    run_result_free(&r);
+    char *after = NULL;
+    assert_int_equal(run_read_file(before, &after, NULL), 0);
+    assert_string_equal(after, text);
+    free(text);
+    free(after);
+}
+
 /* Rewrites the first occurrence of from in file path (text of equal use). */
 static void edit_file(const char *path, const char *copy, const char *from, const char *to)
 {
@@ -693,6 +731,7 @@ int main(void)
         cmocka_unit_test(generated_parts_are_balanced),
         cmocka_unit_test(merge_refuses_missing_duplicated_and_foreign_parts),
         cmocka_unit_test(merge_refuses_tampered_and_killed_parts),
+        cmocka_unit_test(merge_refuses_a_stale_part_and_keeps_its_inputs),
         cmocka_unit_test(a_failing_part_fails_the_merge_with_its_fault),
         cmocka_unit_test(shard_usage_errors_and_auto),
         cmocka_unit_test(mpirun_gives_the_single_report),

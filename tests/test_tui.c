@@ -488,6 +488,50 @@ static void test_report_sort_by_error(void **state)
     run_result_free(&r);
 }
 
+/* A report of another checkpoint is refused, never shown as DST's verdict:
+ * here a copy of the fixture, whose report names the fixture itself. */
+static void test_report_of_other_checkpoint(void **state)
+{
+    const char *report = make_report(*state);
+    char copy[RUN_PATH_MAX], want[3 * RUN_PATH_MAX];
+    assert_int_equal(run_join(copy, sizeof copy, *state, "copy-of-mxfp4"), 0);
+    assert_int_equal(run_copy_dir(fixture("mxfp4"), copy), 0);
+    run_result r;
+    assert_int_equal(tui_run(&r, "", copy, "--report", report, NULL), 2);
+    snprintf(want, sizeof want, "mxfp4-check tui: --report '%s' is a report of DST '%s', not of '%s'\n", report,
+             fixture("mxfp4"), copy);
+    assert_string_equal(r.err, want);
+    assert_int_equal(r.out_len, 0);
+    run_result_free(&r);
+}
+
+/* A TERM without terminfo, or one that cannot place the cursor, is exit 2
+ * with a message (ncurses' initscr would exit 1, this tool's "fail"); run on
+ * a pty from util-linux's script. */
+static void test_unusable_terminal(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/script", X_OK) != 0) {
+        print_message("util-linux's script not found: TERM handling is not tested\n");
+        skip();
+    }
+    const struct {
+        const char *term, *says;
+    } cases[] = {{"nonexistent-term", "no terminfo entry for TERM 'nonexistent-term'"},
+                 {"dumb", "the terminal 'dumb' cannot place the cursor"}};
+    for (size_t i = 0; i < 2; i++) {
+        char cmd[2 * RUN_PATH_MAX];
+        snprintf(cmd, sizeof cmd, "TERM=%s '%s' tui '%s'; echo \"exit $?\"", cases[i].term, env_or_fail("MXC_BIN"),
+                 fixture("mxfp4"));
+        const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+        run_result r;
+        assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
+        assert_contains(r.out, cases[i].says);
+        assert_contains(r.out, "exit 2");
+        run_result_free(&r);
+    }
+}
+
 static void test_report_unreadable(void **state)
 {
     char path[RUN_PATH_MAX];
@@ -1031,6 +1075,8 @@ int main(void)
         cmocka_unit_test(test_tmux_open_navigate_search_quit),
         cmocka_unit_test_setup_teardown(test_tmux_sort_by_error, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_tmux_resize),
+        cmocka_unit_test_setup_teardown(test_report_of_other_checkpoint, tmp_setup, tmp_teardown),
+        cmocka_unit_test(test_unusable_terminal),
         cmocka_unit_test(test_tmux_no_color),
         cmocka_unit_test(test_tmux_sigint_restores),
     };

@@ -773,6 +773,24 @@ static void test_pairing_said_once(void **state)
     cJSON_Delete(report);
 }
 
+/* E8M0 scale bytes under a header that says I8: the numbers match the
+ * reference (the converter's loader reads the bytes as E8M0), but a loader
+ * that honours the dtype reads signed exponents - an error, never a pass. */
+static void test_i8_header_over_e8m0_scales(void **state)
+{
+    const char *dir = *state;
+    char out[RUN_PATH_MAX];
+    path_in(out, dir, "out");
+    plant("scales-dtype", P()->src, P()->dst, out, DOWN0, "I8", NULL);
+    cJSON *report = verify_report(P()->src, out, dir, "report.json", 1);
+    const cJSON *f = assert_finding(report, "mxfp4.pairing", "error", DOWN0 "_scales");
+    assert_string_equal(str_member(f, "message"),
+                        "'" DOWN0 "_scales' has dtype I8 (signed exponents) but holds E8M0 scales: a loader that "
+                        "honours the dtype decodes every scale wrong; GPT-OSS stores U8");
+    assert_string_equal(str_member(report, "result"), "fail");
+    cJSON_Delete(report);
+}
+
 /* samples' down_proj is square: only the numbers can tell the transpose. */
 static void test_missing_transpose_square(void **state)
 {
@@ -1081,6 +1099,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_quantization_config, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_tokenizer_changed, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_missing_transpose_square, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_i8_header_over_e8m0_scales, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_conventions, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_conventions_square, tmp_setup, tmp_teardown),
         cmocka_unit_test_setup_teardown(test_pairing_said_once, tmp_setup, tmp_teardown),

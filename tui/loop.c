@@ -414,8 +414,25 @@ static int read_key(void)
 
 static int interactive(void)
 {
-    if (!initscr()) {
-        fprintf(stderr, "mxfp4-check tui: cannot start the terminal\n");
+    /* newterm, not initscr: initscr exits 1 (this tool's "policy failed") on
+     * a TERM without a terminfo entry */
+    const char *term = getenv("TERM");
+    char shown[64]; /* TERM is the user's, but still no control reaches the terminal */
+    size_t n = 0;
+    for (const char *p = term ? term : ""; *p && n + 1 < sizeof shown; p++)
+        shown[n++] = *p > 0x20 && *p < 0x7f ? *p : '?';
+    shown[n] = '\0';
+    SCREEN *scr = newterm(NULL, stdout, stdin);
+    if (!scr) {
+        fprintf(stderr, "mxfp4-check tui: cannot start the terminal: no terminfo entry for TERM '%s'\n", shown);
+        return EXIT_INPUT;
+    }
+    set_term(scr);
+    const char *cup = tigetstr("cup");
+    if (!cup || cup == (char *)-1) { /* TERM=dumb: a screen cannot be drawn */
+        endwin();
+        delscreen(scr);
+        fprintf(stderr, "mxfp4-check tui: the terminal '%s' cannot place the cursor (try TERM=xterm)\n", shown);
         return EXIT_INPUT;
     }
     setup_screen();
@@ -698,7 +715,7 @@ int tui_main(int argc, char **argv)
     char err[2048];
     if (model_open(&o.m, &tui.model, err, sizeof err) < 0) {
         free(script);
-        fprintf(stderr, "mxfp4-check: %s\n", err);
+        fprintf(stderr, "mxfp4-check tui: %s\n", err);
         return EXIT_INPUT;
     }
     install_signals();

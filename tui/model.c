@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "dtype.h"
 #include "finding.h"
+#include "manifest.h"
 #include "pattern.h"
 #include "policy.h"
 #include "report_read.h"
@@ -181,12 +182,51 @@ static void set_report(tui_model *m, verify_result *r, const char *origin)
     }
 }
 
+/* A report names the files of the DST it was made of (its manifest): one of
+ * another checkpoint must not be shown as this one's verdict. True (with
+ * err) when DST's files now are not those - by name and size. */
+static bool report_of_other_checkpoint(const tui_model *m, const verify_result *r, const char *path, char *err,
+                                       size_t errlen)
+{
+    result_file *files;
+    size_t n;
+    char why[ST_ERR_LEN], shown[256], dst[256], said[256];
+    struct stat a, b;
+    /* the report's DST where it still is: another directory is another checkpoint */
+    if (stat(r->dst, &a) == 0 && stat(m->dst_path, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino != b.st_ino)) {
+        snprintf(err, errlen, "--report '%s' is a report of DST '%s', not of '%s'", text_escape(path, shown, sizeof shown),
+                 text_escape(r->dst, said, sizeof said), text_escape(m->dst_path, dst, sizeof dst));
+        return true;
+    }
+    /* moved (or made elsewhere): at least its files must be these */
+    if (manifest_list("DST", m->dst_path, false, &files, &n, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s", why);
+        return true;
+    }
+    bool same = n == r->manifest.dst_count;
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(files[i].file, r->manifest.dst[i].file) == 0 && files[i].bytes == r->manifest.dst[i].bytes;
+    for (size_t i = 0; i < n; i++)
+        free(files[i].file);
+    free(files);
+    if (!same)
+        snprintf(err, errlen,
+                 "--report '%s' is a report of DST '%s', whose files differ from those of '%s' (names or sizes)",
+                 text_escape(path, shown, sizeof shown), text_escape(r->dst, said, sizeof said),
+                 text_escape(m->dst_path, dst, sizeof dst));
+    return !same;
+}
+
 static int load_report(tui_model *m, const char *path, char *err, size_t errlen)
 {
     char shown[256], why[1024];
     verify_result *r = NULL;
     if (report_read(path, text_escape(path, shown, sizeof shown), &r, why, sizeof why) < 0) {
         snprintf(err, errlen, "--report %s", why);
+        return -1;
+    }
+    if (report_of_other_checkpoint(m, r, path, err, errlen)) {
+        verify_result_free(r);
         return -1;
     }
     set_report(m, r, path);
