@@ -18,11 +18,12 @@ cd "$(dirname "$0")/.."
 OUT=build-fuzz
 mkdir -p "$OUT"
 
-# The library: src/*.c but main() and anything CUDA (none today).
+# The library: src/*.c but main(), anything CUDA (none today) and the MPI runner.
 LIBSRC=
 for f in src/*.c; do
     [ "$f" = src/main.c ] && continue
     grep -q -e 'cuda_runtime' -e '__global__' "$f" && continue
+    grep -q -e '#include <mpi.h>' "$f" && continue # only in `make MPI=1`
     LIBSRC="$LIBSRC $f"
 done
 # The built-in rule files, embedded as the Makefile does.
@@ -49,7 +50,7 @@ for src in fuzz/fuzz_*.c; do
     echo "fuzz: $name: building $bin"
     # shellcheck disable=SC2086 # LIBSRC and OMP are word lists on purpose
     if ! "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_HAVE_CUDA=0 \
+        -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DMXC_HAVE_CUDA=0 -DMXC_HAVE_MPI=0 \
         -DMXC_VERSION='"fuzz"' -Isrc -I/usr/include/cjson $OMP \
         -o "$bin" "$src" $LIBSRC -lcjson -lyaml -lunistring -lpcre2-8 -lcrypto -lm >"$dir/build.log" 2>&1; then
         cat "$dir/build.log" >&2
