@@ -87,3 +87,16 @@ void report_manifest_text(const result_file *files, size_t n, char *out, size_t 
     snprintf(out, len, "%zu file%s, %s%s", n, n == 1 ? "" : "s", text_bytes(total, bytes, sizeof bytes),
              n && hashed == n ? ", SHA-256 of each in the JSON report" : "");
 }
+
+size_t *report_findings_worst_first(const verify_result *r, severity lowest, size_t *n)
+{
+    size_t total = nfindings(r), *order = xmalloc((total + 1) * sizeof *order), k = 0;
+    for (int s = SEV_ERROR; s >= (int)lowest; s--)
+        for (size_t i = 0; i < total; i++) {
+            const finding *f = live_finding(r, i);
+            if (f && f->sev == (severity)s)
+                order[k++] = i;
+        }
+    *n = k;
+    return order;
+}

@@ -81,6 +81,11 @@ static inline void dot_decimal(char *buf)
  * a full one (SPEC §3). */
 void report_scope_text(const verify_result *r, char *out, size_t len);
 
+/* The live findings of severity lowest or worse, worst first, in list order
+ * within a severity - the order every report lists them in: *n indices into
+ * r->findings (caller frees; never NULL). */
+size_t *report_findings_worst_first(const verify_result *r, severity lowest, size_t *n);
+
 /* One side of the manifest for people: "7 files, 1.76 MB" and, when every
  * file was hashed, ", SHA-256 of each in the JSON report". */
 void report_manifest_text(const result_file *files, size_t n, char *out, size_t len);

@@ -781,21 +781,15 @@ static void html_findings(FILE *out, const verify_result *r)
 {
     size_t shown = 0, total = 0;
     fputs("<section id=\"findings\"><h2>Findings</h2>\n", out);
-    for (int s = SEV_ERROR; s >= SEV_INFO; s--) {
-        for (size_t i = 0; i < nfindings(r); i++) {
-            const finding *f = live_finding(r, i);
-            if (!f || f->sev != (severity)s)
-                continue;
-            total++;
-            if (shown == HTML_FINDINGS)
-                continue;
-            if (shown++ == 0)
-                fputs("<table><tr><th>severity</th><th>id</th><th>tensor or file</th><th>message</th>"
-                      "<th>decided by</th></tr>\n",
-                      out);
-            finding_row(out, f);
-        }
+    size_t *order = report_findings_worst_first(r, SEV_INFO, &total);
+    for (size_t k = 0; k < total && shown < HTML_FINDINGS; k++) {
+        if (shown++ == 0)
+            fputs("<table><tr><th>severity</th><th>id</th><th>tensor or file</th><th>message</th>"
+                  "<th>decided by</th></tr>\n",
+                  out);
+        finding_row(out, findings_at(r->findings, order[k]));
     }
+    free(order);
     if (shown)
         fputs("</table>\n", out);
     else

@@ -332,23 +332,19 @@ static void print_provenance(const term *t, const finding *f)
 /* Every finding of severity lowest or worse, worst first. */
 static void print_findings_of(const term *t, const verify_result *r, severity lowest)
 {
-    bool any = false;
-    for (int s = SEV_ERROR; s >= (int)lowest; s--) {
-        for (size_t i = 0; i < nfindings(r); i++) {
-            const finding *f = live_finding(r, i);
-            if (!f || f->sev != (severity)s)
-                continue;
-            char id[REPORT_SHOWN];
-            if (!any)
-                fputc('\n', t->out);
-            any = true;
-            put_colored(t, severity_color(f->sev), severity_name(f->sev));
-            /* messages are escaped by whoever made the finding */
-            fprintf(t->out, "%s [%s] %s", f->sev == SEV_WARN ? " " : "",
-                    text_escape(or_empty(f->id), id, sizeof id), or_empty(f->message));
-            print_provenance(t, f);
-        }
+    size_t n, *order = report_findings_worst_first(r, lowest, &n);
+    if (n)
+        fputc('\n', t->out);
+    for (size_t k = 0; k < n; k++) {
+        const finding *f = findings_at(r->findings, order[k]);
+        char id[REPORT_SHOWN];
+        put_colored(t, severity_color(f->sev), severity_name(f->sev));
+        /* messages are escaped by whoever made the finding */
+        fprintf(t->out, "%s [%s] %s", f->sev == SEV_WARN ? " " : "", text_escape(or_empty(f->id), id, sizeof id),
+                or_empty(f->message));
+        print_provenance(t, f);
     }
+    free(order);
 }
 
 static void print_findings(const term *t, const verify_result *r)

@@ -124,38 +124,32 @@ static void md_tensors(FILE *out, const verify_result *r)
 
 static void md_findings(FILE *out, const verify_result *r)
 {
-    size_t shown = 0, total = 0;
-    for (int s = SEV_ERROR; s >= SEV_WARN; s--) {
-        for (size_t i = 0; i < nfindings(r); i++) {
-            const finding *f = live_finding(r, i);
-            if (!f || f->sev != (severity)s)
-                continue;
-            total++;
-            if (shown == MD_FINDINGS)
-                continue;
-            if (shown++ == 0)
-                fputs("**Findings**\n\n", out);
-            fprintf(out, "- %s%s `", f->waived ? "waived " : "", severity_name(f->sev));
-            fputs(or_empty(f->id), out); /* ids come from the finding table */
-            fputs("` ", out);
-            md_put_message(out, f->message);
-            if (f->rule.file) {
-                fputs(" (", out);
-                if (f->rule.id) {
-                    fputs("rule ", out);
-                    md_put(out, f->rule.id);
-                    fputs(", ", out);
-                }
-                md_put(out, f->rule.file);
-                fprintf(out, ":%lu)", f->rule.line);
+    size_t shown = 0, total, *order = report_findings_worst_first(r, SEV_WARN, &total);
+    for (size_t k = 0; k < total && shown < MD_FINDINGS; k++) {
+        const finding *f = findings_at(r->findings, order[k]);
+        if (shown++ == 0)
+            fputs("**Findings**\n\n", out);
+        fprintf(out, "- %s%s `", f->waived ? "waived " : "", severity_name(f->sev));
+        fputs(or_empty(f->id), out); /* ids come from the finding table */
+        fputs("` ", out);
+        md_put_message(out, f->message);
+        if (f->rule.file) {
+            fputs(" (", out);
+            if (f->rule.id) {
+                fputs("rule ", out);
+                md_put(out, f->rule.id);
+                fputs(", ", out);
             }
-            if (f->waived) {
-                fputs(", waived: ", out);
-                md_put_message(out, f->waiver_reason);
-            }
-            fputc('\n', out);
+            md_put(out, f->rule.file);
+            fprintf(out, ":%lu)", f->rule.line);
         }
+        if (f->waived) {
+            fputs(", waived: ", out);
+            md_put_message(out, f->waiver_reason);
+        }
+        fputc('\n', out);
     }
+    free(order);
     if (total > shown)
         fprintf(out, "- ... %zu more in the JSON report\n", total - shown);
     if (shown)
