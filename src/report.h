@@ -157,6 +157,11 @@ void report_print_human(const verify_result *r, FILE *out, bool color, int width
  * line. */
 void report_print_brief(const verify_result *r, FILE *out, bool color);
 
+/* The RESULT line alone: "RESULT: PASS ...", "RESULT: FAIL (...)", or for a
+ * run that stopped on unreadable input "RESULT: ERROR (the run stopped before
+ * a verdict)". */
+void report_print_result(const verify_result *r, FILE *out, bool color);
+
 /* True when out is a terminal, NO_COLOR is unset or empty
  * (https://no-color.org) and TERM is not "dumb". */
 bool report_use_color(FILE *out);

@@ -354,6 +354,11 @@ static void print_findings(const term *t, const verify_result *r)
 
 static void print_result(const term *t, const verify_result *r)
 {
+    if (verify_result_stopped(r)) { /* no verdict: the run could not look (exit 2) */
+        put_colored(t, ANSI_BOLD_RED, "RESULT: ERROR (the run stopped before a verdict)");
+        fputc('\n', t->out);
+        return;
+    }
     size_t errors = count_sev(r, SEV_ERROR), warnings = count_sev(r, SEV_WARN);
     size_t waived = r->findings ? findings_count_waived(r->findings) : 0;
     char counts[96] = "", line[REPORT_SHOWN + 256];
@@ -392,6 +397,13 @@ void report_print_brief(const verify_result *r, FILE *out, bool color)
 {
     term t = {out, color, 0};
     print_findings_of(&t, r, SEV_ERROR);
+    print_result(&t, r);
+    fflush(out);
+}
+
+void report_print_result(const verify_result *r, FILE *out, bool color)
+{
+    term t = {out, color, 0};
     print_result(&t, r);
     fflush(out);
 }

@@ -187,7 +187,14 @@ static int parse_args(int argc, char **argv, cli_opts *o)
     optind = 1;
     while ((ch = cli_getopt(argc, argv, "hq", longopts, "verify")) != -1) {
         switch (ch) {
-        case 'b': o->v.backend = optarg; break;
+        case 'b':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "cpu") != 0 && strcmp(optarg, "cuda") != 0) {
+                char shown[SHOWN];
+                return cli_usage_error("verify", "--backend: '%s' is not one of auto, cuda, cpu",
+                                       text_escape(optarg, shown, sizeof shown));
+            }
+            o->v.backend = optarg;
+            break;
         case 'g': o->v.gpus = optarg; break;
         case 'j': o->out.path[REPORT_JSON] = optarg; break;
         case 'J': o->out.path[REPORT_JUNIT] = optarg; break;
@@ -256,8 +263,10 @@ static int run(cli_opts *o)
     o->v.today = today;
     int ran = verify_run(&o->v, &r, err, sizeof err);
     int rc = ran < 0 ? EXIT_INPUT : verify_passed(r) ? EXIT_PASS : EXIT_POLICY;
-    if (ran < 0)
+    if (ran < 0) { /* the error, and the RESULT line SPEC §9 asks for even with --quiet */
         fprintf(stderr, "mxfp4-check verify: %s\n", err);
+        report_print_result(r, stderr, report_use_color(stderr));
+    }
     /* the files first: a reader of stdout that goes away (`| head`) ends the
      * process by SIGPIPE, and the reports must be complete by then; a run
      * that stopped still writes them, with its fault (SPEC §2) */

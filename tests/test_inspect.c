@@ -426,7 +426,8 @@ static void test_usage_errors(void **state)
                                "(try 'mxfp4-check inspect --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "verify", "--backend", "cu\x1b[1mda", fixture("bf16"), fixture("mxfp4"), NULL), 2);
-    assert_string_equal(r.err, "mxfp4-check verify: --backend: 'cu\\x1B[1mda' is not one of auto, cuda, cpu\n");
+    assert_string_equal(r.err, "mxfp4-check verify: --backend: 'cu\\x1B[1mda' is not one of auto, cuda, cpu "
+                               "(try 'mxfp4-check verify --help')\n");
     run_result_free(&r);
     assert_int_equal(mxc(&r, "verify", "--\x1b]0;owned\x07", "a", "b", NULL), 2);
     assert_string_equal(r.err, "mxfp4-check verify: unknown option '--\\x1B]0;owned\\x07' "

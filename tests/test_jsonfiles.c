@@ -76,14 +76,15 @@ static void edit(const files_state *s, const char *file, const char *old, const 
 }
 
 /* verify SRC DST: exit 2, and stderr is exactly "mxfp4-check verify: DST 'dst': "
- * followed by `message` and a newline. */
+ * followed by `message`, a newline, and the RESULT line of a run that stopped. */
 static void verify_refused(const files_state *s, const char *message)
 {
     const char *argv[] = {env_or_fail("MXC_BIN"), "verify", "--quiet", s->src, s->dst, NULL};
     run_result r;
     assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &r), 0);
     char expected[RUN_PATH_MAX + 1024];
-    snprintf(expected, sizeof expected, "mxfp4-check verify: DST '%s': %s\n", s->dst, message);
+    snprintf(expected, sizeof expected,
+             "mxfp4-check verify: DST '%s': %s\nRESULT: ERROR (the run stopped before a verdict)\n", s->dst, message);
     if (r.status != 2 || strcmp(r.err, expected) != 0)
         fail_msg("exit %d, stderr:\n%s\nexpected exit 2 and:\n%s", r.status, r.err, expected);
     run_result_free(&r);

@@ -389,7 +389,8 @@ static void test_swapped_sides(void **state)
     char want[3 * RUN_PATH_MAX];
     snprintf(want, sizeof want,
              "mxfp4-check verify: SRC and DST look swapped: SRC '%s' holds %d MXFP4 tensors (_blocks + _scales) "
-             "and DST '%s' none; the order is verify BF16_SOURCE MXFP4_CONVERTED\n",
+             "and DST '%s' none; the order is verify BF16_SOURCE MXFP4_CONVERTED\n"
+             "RESULT: ERROR (the run stopped before a verdict)\n",
              P.dst, N_QUANTIZED, P.src);
     assert_string_equal(r.err, want);
     assert_int_equal(r.out_len, 0);
@@ -530,7 +531,7 @@ static void test_report_renders_again(void **state)
     run_result_free(&r);
     assert_int_equal(mxc(&r, "report", json, NULL), 2); /* the status the run had */
     assert_contains(r.out, "error [input.unreadable] DST '");
-    assert_contains(r.out, "RESULT: FAIL (partial: the run stopped, SRC or DST could not be read; 1 error, 0 warnings)\n");
+    assert_contains(r.out, "RESULT: ERROR (the run stopped before a verdict)\n");
     run_result_free(&r);
 }
 
