@@ -6,6 +6,12 @@
 
 #include "text.h"
 
+const report_coverage_list report_coverage_lists[REPORT_COVERAGE_LISTS] = {
+    {FIND_SHOULD_KEEP, "should_keep"}, {FIND_SHOULD_QUANTIZE, "should_quantize"},
+    {FIND_MISSING, "missing"},         {FIND_EXTRA, "extra"},
+    {FIND_STALE_PATTERN, "stale_patterns"}, {FIND_VIEW_MISMATCH, "view_mismatch"},
+};
+
 void report_scope_text(const verify_result *r, char *out, size_t len)
 {
     char shown[REPORT_SHOWN], shown2[REPORT_SHOWN];

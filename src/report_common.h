@@ -81,6 +81,16 @@ static inline void dot_decimal(char *buf)
  * a full one (SPEC §3). */
 void report_scope_text(const verify_result *r, char *out, size_t len);
 
+/* The coverage lists of the JSON report: each is the tensor field of the
+ * findings of one id, in order (for coverage.stale_pattern verify puts the
+ * pattern there). The writer derives them, the reader checks them. */
+typedef struct {
+    const char *id, *key;
+} report_coverage_list;
+
+extern const report_coverage_list report_coverage_lists[];
+#define REPORT_COVERAGE_LISTS 6
+
 /* The live findings of severity lowest or worse, worst first, in list order
  * within a severity - the order every report lists them in: *n indices into
  * r->findings (caller frees; never NULL). */

@@ -82,17 +82,6 @@ static cJSON *json_summary(const verify_result *r)
     return o;
 }
 
-/* Coverage lists, each the tensor field of the findings of one id (for
- * coverage.stale_pattern verify puts the pattern there). */
-static const struct {
-    const char *id, *key;
-} coverage_lists[] = {
-    {FIND_SHOULD_KEEP, "should_keep"}, {FIND_SHOULD_QUANTIZE, "should_quantize"},
-    {FIND_MISSING, "missing"},         {FIND_EXTRA, "extra"},
-    {FIND_STALE_PATTERN, "stale_patterns"}, {FIND_VIEW_MISMATCH, "view_mismatch"},
-};
-
-#define N_COVERAGE_LISTS (sizeof coverage_lists / sizeof coverage_lists[0])
 
 /* The report's lists that grow with the input: streamed (jsonstream.h). */
 enum { LIST_FINDINGS, LIST_PATTERNS, LIST_TENSORS, LIST_COVERAGE /* + k */ };
@@ -118,8 +107,8 @@ static cJSON *json_coverage(void)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "patterns", json_list(LIST_PATTERNS));
-    for (size_t k = 0; k < N_COVERAGE_LISTS; k++)
-        cJSON_AddItemToObject(o, coverage_lists[k].key, json_list(LIST_COVERAGE + (int)k));
+    for (size_t k = 0; k < REPORT_COVERAGE_LISTS; k++)
+        cJSON_AddItemToObject(o, report_coverage_lists[k].key, json_list(LIST_COVERAGE + (int)k));
     return o;
 }
 
@@ -277,7 +266,7 @@ static cJSON *list_element(const void *ctx, int list, size_t i)
     const finding *f = live_finding(r, i);
     if (list == LIST_FINDINGS)
         return f ? json_finding(f) : NULL;
-    const char *id = coverage_lists[list - LIST_COVERAGE].id;
+    const char *id = report_coverage_lists[list - LIST_COVERAGE].id;
     return f && f->tensor && f->id && strcmp(f->id, id) == 0 ? text_json_string(f->tensor) : NULL;
 }
 

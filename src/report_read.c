@@ -12,6 +12,7 @@
 #include "mxfp4.h"
 #include "policy.h"
 #include "report.h"
+#include "report_common.h"
 #include "safetensors.h"
 #include "text.h"
 #include "util.h"
@@ -933,18 +934,13 @@ static bool same_rule(const finding_rule *a, const finding_rule *b)
 
 /* ---- what a report's own contents say -------------------------------------------- */
 
-/* The coverage lists are the findings of one id each, in order (as
- * report_json.c derives them). */
+/* The coverage lists are the findings of one id each, in order: the
+ * writer's table (report_common.h). */
 static int check_coverage_lists(reader *rd)
 {
-    static const struct {
-        const char *key, *id;
-    } lists[] = {
-        {"should_keep", FIND_SHOULD_KEEP}, {"should_quantize", FIND_SHOULD_QUANTIZE}, {"missing", FIND_MISSING},
-        {"extra", FIND_EXTRA},             {"stale_patterns", FIND_STALE_PATTERN},    {"view_mismatch", FIND_VIEW_MISMATCH},
-    };
+    const report_coverage_list *lists = report_coverage_lists;
     const finding_list *fl = rd->r->findings;
-    for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+    for (size_t k = 0; k < REPORT_COVERAGE_LISTS; k++) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(rd->coverage, lists[k].key)->child;
         for (size_t i = 0; i < findings_count(fl); i++) {
             const finding *f = findings_at(fl, i);

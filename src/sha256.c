@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -56,26 +57,20 @@ void sha256_end(sha256_stream *s, char out[SHA256_HEX_LEN])
 
 int sha256_fd_hex(int fd, uint64_t size, char out[SHA256_HEX_LEN], char *why, size_t whylen)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    sha256_stream *s = sha256_begin();
     unsigned char *buf = xmalloc(HASH_READ);
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        abort();
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint: cold files read ahead */
     int rc = 0;
     for (uint64_t off = 0; off < size && rc == 0; off += HASH_READ) {
         size_t len = size - off < HASH_READ ? (size_t)(size - off) : HASH_READ;
         rc = util_pread_exact(fd, buf, len, off, why, whylen);
-        if (rc == 0 && EVP_DigestUpdate(ctx, buf, len) != 1)
-            abort();
+        if (rc == 0)
+            sha256_update(s, buf, len);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (rc == 0) {
-        if (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != 32)
-            abort();
-        hex(md, n, out);
-    }
-    EVP_MD_CTX_free(ctx);
+    char digest[SHA256_HEX_LEN];
+    sha256_end(s, digest); /* frees the stream either way; a failed read's digest is dropped */
+    if (rc == 0)
+        memcpy(out, digest, SHA256_HEX_LEN);
     free(buf);
     return rc;
 }
