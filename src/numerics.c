@@ -7,8 +7,7 @@
 #include "mxfp4.h"
 #include "util.h"
 
-#define TILE_COLS 64 /* source columns gathered at once in the transposed layout */
-#define ROW_TILE 32  /* stored rows per work item in the direct layout */
+#define ROW_TILE 32 /* stored rows per work item in the direct layout */
 
 static const double e2m1_value[16] = MXFP4_E2M1_VALUES;
 
@@ -65,7 +64,10 @@ uint64_t mx_plan_slabs(const mx_geom *g, uint64_t budget, mx_slab *out)
     return count;
 }
 
-/* ---- one block ----------------------------------------------------------- */
+/* ---- one block, element by element ----------------------------------------
+ *
+ * The definition, used for the rare block that holds a NaN or an infinity
+ * (on either side): stats_add counts what is not finite. */
 
 typedef struct {
     const mx_variant *v;
@@ -74,161 +76,344 @@ typedef struct {
     uint64_t *hist;
 } block_ctx;
 
-#define LANES 4 /* independent partial sums: the order is fixed, and the loops vectorize */
-
 /* The block functions are inlined into the work items so that they are
- * compiled again inside each target clone (AVX2 or not). */
+ * compiled again inside each target clone (AVX-512, AVX2 or neither). */
 #define BLOCK_FN static inline __attribute__((always_inline))
 
-BLOCK_FN bool block_finite(const float *x)
+/* The reference quantizer on the source block, compared with DST's bytes;
+ * an error that is not finite is not counted. */
+BLOCK_FN void block_requant(stats_acc *a, const float *x, const uint8_t *block, uint8_t scale_byte,
+                            uint8_t *ref_scale)
 {
-    bool ok = true;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-        ok &= (mxfp4_f32_bits(x[i]) & MXFP4_F32_EXP_MASK) != MXFP4_F32_EXP_MASK;
-    return ok;
-}
-
-BLOCK_FN double lanes_sum(const double *l)
-{
-    return (l[0] + l[1]) + (l[2] + l[3]);
-}
-
-/* Statistics of a block whose values are all finite: sums over the block in
- * LANES fixed partial sums, then one update of the accumulator. */
-BLOCK_FN void block_stats(stats_acc *a, const float *x, const double *deq, uint64_t first,
-                        uint64_t stride)
-{
-    double sa[LANES] = {0}, se[LANES] = {0}, ss[LANES] = {0}, sq[LANES] = {0}, sd[LANES] = {0};
-    double ad[MXFP4_BLOCK_ELEMS];
+    uint8_t ref_codes[MXFP4_BLOCK_ELEMS];
+    mxfp4_ref_quantize_block(x, ref_scale, ref_codes);
+    double ref = mxfp4_ref_scale_value(*ref_scale), se = 0.0;
     unsigned equal = 0;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            double src = x[i + l], d = deq[i + l] - src;
-            ad[i + l] = fabs(d);
-            sa[l] += ad[i + l];
-            se[l] += d * d;
-            ss[l] += src * src;
-            sq[l] += deq[i + l] * deq[i + l];
-            sd[l] += src * deq[i + l];
-            equal += d == 0.0;
-        }
-    }
-    double top[LANES] = {0};
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES)
-        for (int l = 0; l < LANES; l++)
-            top[l] = ad[i + l] > top[l] ? ad[i + l] : top[l];
-    double peak = top[0] > top[1] ? top[0] : top[1];
-    peak = top[2] > peak ? top[2] : peak;
-    peak = top[3] > peak ? top[3] : peak;
-    int worst = 0;
-    while (ad[worst] != peak) /* the first maximum: indices grow with i */
-        worst++;
-    a->n += MXFP4_BLOCK_ELEMS;
-    a->equal += equal;
-    a->sum_abs_err += lanes_sum(sa);
-    a->sum_sq_err += lanes_sum(se);
-    a->sum_sq_src += lanes_sum(ss);
-    a->sum_sq_deq += lanes_sum(sq);
-    a->dot += lanes_sum(sd);
-    uint64_t index = first + (uint64_t)worst * stride;
-    if (ad[worst] > a->max_abs_err || (ad[worst] == a->max_abs_err && index < a->max_abs_err_index)) {
-        a->max_abs_err = ad[worst];
-        a->max_abs_err_index = index;
-    }
-}
-
-/* The reference quantizer on the source block, compared with DST's bytes. */
-BLOCK_FN void block_requant(stats_acc *a, uint64_t *hist, const float *x, bool finite,
-                            const uint8_t *block, uint8_t scale_byte)
-{
-    uint8_t ref_scale, ref_codes[MXFP4_BLOCK_ELEMS];
-    mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
-    double ref = mxfp4_ref_scale_value(ref_scale), se[LANES] = {0};
-    unsigned equal = 0;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            equal += ref_codes[i + l] == mxfp4_block_code(block, i + l);
-            double d = e2m1_value[ref_codes[i + l]] * ref - (double)x[i + l];
-            se[l] += finite || d - d == 0.0 ? d * d : 0.0; /* non-finite: not an error */
-        }
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+        equal += ref_codes[i] == mxfp4_block_code(block, i);
+        double d = e2m1_value[ref_codes[i]] * ref - (double)x[i];
+        se += d - d == 0.0 ? d * d : 0.0;
     }
     a->scales_total++;
-    a->scales_equal += ref_scale == scale_byte;
+    a->scales_equal += *ref_scale == scale_byte;
     a->codes_total += MXFP4_BLOCK_ELEMS;
     a->codes_equal += equal;
-    a->ref_sum_sq_err += lanes_sum(se);
-    if (hist)
-        hist[MX_HIST_BYTES + (uint8_t)(scale_byte - ref_scale)]++;
+    a->ref_sum_sq_err += se;
 }
 
-/* x: the block's 32 source values; their source indices are first + i * stride. */
-BLOCK_FN void compare_block(const block_ctx *c, const float *x, uint64_t first, uint64_t stride,
-                          const uint8_t *block, uint8_t scale_byte)
+BLOCK_FN void compare_block_elementwise(const block_ctx *c, const float *x, uint64_t first,
+                                        uint64_t stride, const uint8_t *block, uint8_t scale_byte)
 {
     double scale = mx_variant_scale(c->v, scale_byte);
-    if (c->hist)
-        c->hist[scale_byte]++;
-    double deq[MXFP4_BLOCK_ELEMS];
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-        deq[i] = e2m1_value[mx_variant_code(c->v, block, i)] * scale;
-    bool finite = scale == scale && block_finite(x);
-    if (finite)
-        block_stats(c->acc, x, deq, first, stride);
-    else /* rare: element by element, counting what is not finite */
-        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-            stats_add(c->acc, first + (uint64_t)i * stride, x[i], deq[i]);
+        stats_add(c->acc, first + (uint64_t)i * stride, x[i],
+                  e2m1_value[mx_variant_code(c->v, block, i)] * scale);
+    uint8_t ref_scale = 0;
     if (c->requant)
-        block_requant(c->acc, c->hist, x, finite, block, scale_byte);
+        block_requant(c->acc, x, block, scale_byte, &ref_scale);
+    if (c->hist) {
+        c->hist[scale_byte]++;
+        if (c->requant)
+            c->hist[MX_HIST_BYTES + (uint8_t)(scale_byte - ref_scale)]++;
+    }
+}
+
+/* ---- a tile of blocks, column by column -------------------------------------
+ *
+ * TILE_COLS blocks side by side, element i of block j at [i][j]: every step
+ * of the comparison (dequantize, the sums, the block's max, the reference
+ * quantizer) is then the same operation on neighbouring columns, which the
+ * compiler turns into vector instructions with no sum across a register.
+ * Each column's sums are a block's sums, added to the accumulator in column
+ * order, so the result depends on neither the vector width nor the threads. */
+
+#define TILE_COLS 64 /* blocks compared together */
+#define LANE_COLS 8  /* columns whose sums stay in registers at once */
+
+typedef struct {
+    float x[MXFP4_BLOCK_ELEMS][TILE_COLS];      /* source values */
+    float deq_code[MXFP4_BLOCK_ELEMS][TILE_COLS]; /* E2M1 value of DST's code, as the variant reads it */
+    float ref_code[MXFP4_BLOCK_ELEMS][TILE_COLS]; /* ... in the reference order (requant compares these) */
+    double scale[TILE_COLS];                      /* DST's scale, as the variant reads it */
+    float ref_inv[TILE_COLS];                     /* the reference quantizer's 1/scale */
+    double ref_scale[TILE_COLS];                  /* ... and its scale */
+    uint8_t ref_scale_byte[TILE_COLS];
+    bool finite[TILE_COLS];                       /* no NaN or infinity in the block or its scale */
+    const uint8_t *block[TILE_COLS];
+    uint8_t scale_byte[TILE_COLS];
+    uint64_t first[TILE_COLS]; /* source index of the block's element 0 */
+    uint64_t stride;           /* ... and from element i to i + 1 */
+    int cols;
+    bool separate_ref_order; /* the variant's order is not the reference's */
+} tile;
+
+/* What a column's pass gives: one block's sums. */
+typedef struct {
+    double abs_err[TILE_COLS], sq_err[TILE_COLS], sq_src[TILE_COLS], sq_deq[TILE_COLS],
+        dot[TILE_COLS], peak[TILE_COLS], ref_sq_err[TILE_COLS];
+    int32_t equal[TILE_COLS], codes_equal[TILE_COLS];
+} tile_sums;
+
+static const float e2m1_value_f[16] = MXFP4_E2M1_VALUES;
+
+/* The E2M1 values of a block's 32 codes, read in `order`, into column j:
+ * one loop per order, so the hot one (the reference) has no test inside. */
+BLOCK_FN void tile_put_codes(float (*to)[TILE_COLS], int j, const uint8_t *block, mxfp4_order order)
+{
+    switch (order) {
+    case MXFP4_ORDER_REFERENCE:
+    case MXFP4_ORDER_NIBBLE_SWAP: {
+        int low = order == MXFP4_ORDER_REFERENCE ? 0 : 1;
+        for (int k = 0; k < MXFP4_BLOCK_BYTES; k++) {
+            to[2 * k + low][j] = e2m1_value_f[block[k] & 0xFu];
+            to[2 * k + 1 - low][j] = e2m1_value_f[block[k] >> 4];
+        }
+        break;
+    }
+    case MXFP4_ORDER_NIBBLE_SPLIT:
+        for (int k = 0; k < MXFP4_BLOCK_BYTES; k++) {
+            to[k][j] = e2m1_value_f[block[k] & 0xFu];
+            to[k + MXFP4_BLOCK_BYTES][j] = e2m1_value_f[block[k] >> 4];
+        }
+        break;
+    }
+}
+
+/* Puts DST's block into column j: the E2M1 value of each code. */
+BLOCK_FN void tile_put_block(tile *t, const mx_variant *v, int j, const uint8_t *block,
+                             uint8_t scale_byte, uint64_t first)
+{
+    tile_put_codes(t->deq_code, j, block, v->order);
+    if (t->separate_ref_order)
+        tile_put_codes(t->ref_code, j, block, MXFP4_ORDER_REFERENCE);
+    t->block[j] = block;
+    t->scale_byte[j] = scale_byte;
+    t->scale[j] = mx_variant_scale(v, scale_byte);
+    t->first[j] = first;
+}
+
+/* Each column's max |x| and finiteness; from them the reference quantizer's scale. */
+BLOCK_FN void tile_block_maxima(tile *t)
+{
+    for (int j0 = 0; j0 < t->cols; j0 += LANE_COLS) {
+        float amax[LANE_COLS] = {0};
+        uint32_t inf_or_nan[LANE_COLS] = {0};
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+            for (int l = 0; l < LANE_COLS; l++) {
+                float a = fabsf(t->x[i][j0 + l]);
+                amax[l] = a > amax[l] ? a : amax[l];
+                inf_or_nan[l] |= (mxfp4_f32_bits(t->x[i][j0 + l]) & MXFP4_F32_EXP_MASK) ==
+                                 MXFP4_F32_EXP_MASK;
+            }
+        for (int l = 0; l < LANE_COLS; l++) {
+            int j = j0 + l;
+            uint8_t sb = mxfp4_ref_scale_byte(amax[l]);
+            t->ref_scale_byte[j] = sb;
+            t->ref_inv[j] = mxfp4_ref_inv_scale(sb);
+            t->ref_scale[j] = mxfp4_ref_scale_value(sb);
+            t->finite[j] = !inf_or_nan[l] && t->scale[j] == t->scale[j];
+        }
+    }
+}
+
+/* The E2M1 value the reference quantizer gives q (mxfp4_ref_encode's code,
+ * as a value): its magnitude is the sum of the steps between the rounding
+ * boundaries q's magnitude lies beyond, its sign q's (a -0 is kept). */
+BLOCK_FN float ref_encoded_value(float q)
+{
+    float m = fabsf(q);
+    float mag = 0.5f * (float)((m > 0.25f) + (m >= 0.75f) + (m > 1.25f) + (m >= 1.75f)) +
+                (float)((m > 2.5f) + (m >= 3.5f)) + 2.0f * (float)(m > 5.0f);
+    return copysignf(mag, q);
+}
+
+/* The statistics of LANE_COLS columns from j0. The count of equal elements
+ * is kept as a double (exact: at most 32) so every lane is one vector width;
+ * where the block's max error is, is found only when it matters (tile_commit). */
+BLOCK_FN void tile_stats_lanes(const tile *t, int j0, tile_sums *r)
+{
+    double sa[LANE_COLS] = {0}, se[LANE_COLS] = {0}, ss[LANE_COLS] = {0}, sq[LANE_COLS] = {0},
+           sd[LANE_COLS] = {0}, peak[LANE_COLS] = {0}, equal[LANE_COLS] = {0};
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        for (int l = 0; l < LANE_COLS; l++) {
+            int j = j0 + l;
+            double src = t->x[i][j], deq = (double)t->deq_code[i][j] * t->scale[j];
+            double d = deq - src, ad = fabs(d);
+            sa[l] += ad;
+            se[l] += d * d;
+            ss[l] += src * src;
+            sq[l] += deq * deq;
+            sd[l] += src * deq;
+            equal[l] += d == 0.0 ? 1.0 : 0.0;
+            peak[l] = ad > peak[l] ? ad : peak[l];
+        }
+    for (int l = 0; l < LANE_COLS; l++) {
+        int j = j0 + l;
+        r->abs_err[j] = sa[l], r->sq_err[j] = se[l], r->sq_src[j] = ss[l], r->sq_deq[j] = sq[l];
+        r->dot[j] = sd[l], r->peak[j] = peak[l];
+        r->equal[j] = (int32_t)equal[l];
+    }
+}
+
+/* The reference quantizer on LANE_COLS columns from j0: codes equal to
+ * DST's and the squared error of its values. */
+BLOCK_FN void tile_requant_lanes(const tile *t, int j0, tile_sums *r)
+{
+    double rse[LANE_COLS] = {0};
+    float codes[LANE_COLS] = {0};
+    const float(*stored)[TILE_COLS] = t->separate_ref_order ? t->ref_code : t->deq_code;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        for (int l = 0; l < LANE_COLS; l++) {
+            int j = j0 + l;
+            float ref = ref_encoded_value(t->x[i][j] * t->ref_inv[j]);
+            codes[l] += mxfp4_f32_bits(ref) == mxfp4_f32_bits(stored[i][j]) ? 1.0f : 0.0f;
+            double rd = (double)ref * t->ref_scale[j] - (double)t->x[i][j];
+            rse[l] += rd * rd;
+        }
+    for (int l = 0; l < LANE_COLS; l++) {
+        r->ref_sq_err[j0 + l] = rse[l];
+        r->codes_equal[j0 + l] = (int32_t)codes[l];
+    }
+}
+
+/* The first element of column j whose error is `peak` (its smallest source
+ * index: indices grow with the element), computed as tile_stats_lanes does. */
+static int tile_first_peak(const tile *t, int j, double peak)
+{
+    int i = 0;
+    while (i < MXFP4_BLOCK_ELEMS - 1 &&
+           fabs((double)t->deq_code[i][j] * t->scale[j] - (double)t->x[i][j]) != peak)
+        i++;
+    return i;
+}
+
+/* Adds column j's block to the accumulator (and the histogram). */
+BLOCK_FN void tile_commit(const tile *t, const block_ctx *c, const tile_sums *r, int j)
+{
+    stats_acc *a = c->acc;
+    a->n += MXFP4_BLOCK_ELEMS;
+    a->equal += (uint64_t)r->equal[j];
+    a->sum_abs_err += r->abs_err[j];
+    a->sum_sq_err += r->sq_err[j];
+    a->sum_sq_src += r->sq_src[j];
+    a->sum_sq_deq += r->sq_deq[j];
+    a->dot += r->dot[j];
+    if (r->peak[j] >= a->max_abs_err) { /* a new maximum or a tie: which element is it? */
+        uint64_t index = t->first[j] + (uint64_t)tile_first_peak(t, j, r->peak[j]) * t->stride;
+        if (r->peak[j] > a->max_abs_err || index < a->max_abs_err_index) {
+            a->max_abs_err = r->peak[j];
+            a->max_abs_err_index = index;
+        }
+    }
+    if (c->requant) {
+        a->scales_total++;
+        a->scales_equal += t->ref_scale_byte[j] == t->scale_byte[j];
+        a->codes_total += MXFP4_BLOCK_ELEMS;
+        a->codes_equal += (uint64_t)r->codes_equal[j];
+        a->ref_sum_sq_err += r->ref_sq_err[j];
+    }
+    if (c->hist) {
+        c->hist[t->scale_byte[j]]++;
+        if (c->requant)
+            c->hist[MX_HIST_BYTES + (uint8_t)(t->scale_byte[j] - t->ref_scale_byte[j])]++;
+    }
+}
+
+/* Compares the tile's blocks, in column order. Columns past t->cols (the
+ * last tile of a row) are computed on zeros and never committed. */
+BLOCK_FN void tile_compare(tile *t, const block_ctx *c)
+{
+    tile_sums sums;
+    tile_block_maxima(t);
+    for (int j0 = 0; j0 < t->cols; j0 += LANE_COLS) {
+        tile_stats_lanes(t, j0, &sums);
+        if (c->requant)
+            tile_requant_lanes(t, j0, &sums);
+    }
+    for (int j = 0; j < t->cols; j++) {
+        if (t->finite[j]) {
+            tile_commit(t, c, &sums, j);
+            continue;
+        }
+        float x[MXFP4_BLOCK_ELEMS];
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+            x[i] = t->x[i][j];
+        compare_block_elementwise(c, x, t->first[j], t->stride, t->block[j], t->scale_byte[j]);
+    }
 }
 
 /* ---- work items ---------------------------------------------------------- */
 
-/* The work items are compiled for AVX2 too and picked at load time: the
- * per-block loops are written to vectorize (see block_stats). */
+/* The work items are compiled for AVX-512 and AVX2 too and picked at load
+ * time: the tile loops above are written to vectorize. */
 #define HOT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 
+static void tile_start(tile *t, const mx_variant *v, uint64_t stride)
+{
+    t->stride = stride;
+    t->separate_ref_order = v->order != MXFP4_ORDER_REFERENCE;
+    t->cols = 0;
+}
+
+/* Zeroes the columns of a last, partial tile, so that the lanes past the
+ * end compute on numbers (and are never committed). */
+BLOCK_FN void tile_pad(tile *t, int cols)
+{
+    t->cols = cols;
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+        for (int j = cols; j < (cols + LANE_COLS - 1) / LANE_COLS * LANE_COLS; j++)
+            t->x[i][j] = t->deq_code[i][j] = t->ref_code[i][j] = 0.0f;
+    for (int j = cols; j < (cols + LANE_COLS - 1) / LANE_COLS * LANE_COLS; j++)
+        t->scale[j] = 0.0;
+}
+
 /* Transposed layout: one item = matrix ml, group g: 32 source rows by all N
- * columns, gathered TILE_COLS columns at a time so reads stay contiguous. */
+ * columns; a tile is TILE_COLS neighbouring columns (stored rows), each one
+ * contiguous run of the source per element. */
 HOT_CLONES static void item_transposed(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
-                            const block_ctx *c, uint64_t ml, uint64_t gi)
+                                       const block_ctx *c, tile *t, uint64_t ml, uint64_t gi)
 {
     uint64_t N = g->rows, groups = s->g1 - s->g0;
-    uint64_t m = s->m0 + ml, gg = s->g0 + gi;
+    uint64_t m = s->m0 + ml, gg = s->g0 + gi, stride;
     const uint16_t *rows = b->src + (ml * groups + gi) * MXFP4_BLOCK_ELEMS * N;
-    float tile[MXFP4_BLOCK_ELEMS][TILE_COLS];
+    tile_start(t, c->v, g->rows);
     for (uint64_t n0 = 0; n0 < N; n0 += TILE_COLS) {
-        uint64_t cols = N - n0 < TILE_COLS ? N - n0 : TILE_COLS;
+        int cols = (int)(N - n0 < TILE_COLS ? N - n0 : TILE_COLS);
         for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-            for (uint64_t j = 0; j < cols; j++)
-                tile[i][j] = mxfp4_bf16_to_f32(rows[(uint64_t)i * N + n0 + j]);
-        for (uint64_t j = 0; j < cols; j++) {
-            uint64_t n = n0 + j;
-            float x[MXFP4_BLOCK_ELEMS];
-            for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-                x[i] = tile[i][j];
-            uint64_t blk = (ml * N + n) * groups + gi, stride;
-            uint64_t first = mx_block_source(g, m, n, gg, &stride);
-            compare_block(c, x, first, stride, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
+            for (int j = 0; j < cols; j++)
+                t->x[i][j] = mxfp4_bf16_to_f32(rows[(uint64_t)i * N + n0 + (uint64_t)j]);
+        for (int j = 0; j < cols; j++) {
+            uint64_t n = n0 + (uint64_t)j, blk = (ml * N + n) * groups + gi;
+            tile_put_block(t, c->v, j, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk],
+                           mx_block_source(g, m, n, gg, &stride));
         }
+        tile_pad(t, cols);
+        tile_compare(t, c);
     }
 }
 
-/* Direct layout: one item = matrix ml, ROW_TILE stored rows, all groups. */
+/* Direct layout: one item = matrix ml, ROW_TILE stored rows, all groups; a
+ * tile is TILE_COLS neighbouring blocks of one row. */
 HOT_CLONES static void item_direct(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
-                        const block_ctx *c, uint64_t ml, uint64_t r0)
+                                   const block_ctx *c, tile *t, uint64_t ml, uint64_t r0)
 {
-    uint64_t G = g->groups, K = G * MXFP4_BLOCK_ELEMS, rows = s->n1 - s->n0;
+    uint64_t G = g->groups, K = G * MXFP4_BLOCK_ELEMS, rows = s->n1 - s->n0, stride;
     uint64_t m = s->m0 + ml, r1 = r0 + ROW_TILE < rows ? r0 + ROW_TILE : rows;
+    tile_start(t, c->v, 1);
     for (uint64_t r = r0; r < r1; r++) {
         const uint16_t *row = b->src + (ml * rows + r) * K;
         uint64_t n = s->n0 + r;
-        for (uint64_t gg = 0; gg < G; gg++) {
-            float x[MXFP4_BLOCK_ELEMS];
-            for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-                x[i] = mxfp4_bf16_to_f32(row[gg * MXFP4_BLOCK_ELEMS + (uint64_t)i]);
-            uint64_t blk = (ml * rows + r) * G + gg, stride;
-            uint64_t first = mx_block_source(g, m, n, gg, &stride);
-            compare_block(c, x, first, stride, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk]);
+        for (uint64_t g0 = 0; g0 < G; g0 += TILE_COLS) {
+            int cols = (int)(G - g0 < TILE_COLS ? G - g0 : TILE_COLS);
+            for (int j = 0; j < cols; j++) {
+                uint64_t gg = g0 + (uint64_t)j, blk = (ml * rows + r) * G + gg;
+                for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+                    t->x[i][j] = mxfp4_bf16_to_f32(row[gg * MXFP4_BLOCK_ELEMS + (uint64_t)i]);
+                tile_put_block(t, c->v, j, b->blocks + blk * MXFP4_BLOCK_BYTES, b->scales[blk],
+                               mx_block_source(g, m, n, gg, &stride));
+            }
+            tile_pad(t, cols);
+            tile_compare(t, c);
         }
     }
 }
@@ -244,16 +429,18 @@ void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b
 #pragma omp parallel if (items > 1)
     {
         uint64_t local_hist[MX_HIST_LEN] = {0};
+        tile *t = xmalloc(sizeof *t); /* one per thread: 26 KB, too large for a frame */
 #pragma omp for schedule(dynamic, 4)
         for (uint64_t it = 0; it < items; it++) {
             stats_init(&part[it]);
             block_ctx c = {v, requant, &part[it], hist ? local_hist : NULL};
             uint64_t ml = it / per_matrix, k = it % per_matrix;
             if (transposed)
-                item_transposed(g, s, b, &c, ml, k);
+                item_transposed(g, s, b, &c, t, ml, k);
             else
-                item_direct(g, s, b, &c, ml, k * ROW_TILE);
+                item_direct(g, s, b, &c, t, ml, k * ROW_TILE);
         }
+        free(t);
         if (hist) {
 #pragma omp critical
             for (int i = 0; i < MX_HIST_LEN; i++)
