@@ -223,6 +223,10 @@ if [ "${BENCH_COLD:-1}" != 0 ] && drop_caches; then
     read_all # warm again for whatever follows
 fi
 
+# the CPU backend's comparison alone, on data in memory (tests/tools/bench_cpu)
+CPU_ALONE=''
+[ ! -x "$BUILD/tools/bench_cpu" ] || CPU_ALONE=$("$BUILD/tools/bench_cpu" 2>&1 || true)
+
 KERNEL=''
 if [ "$GPUS" -gt 0 ] && [ -x "$BUILD/tests/gpu/bench_kernel" ]; then
     KERNEL=$("$BUILD/tests/gpu/bench_kernel" 2>&1 || true)
@@ -270,6 +274,7 @@ else
     echo "cold runs: skipped (BENCH_COLD=0, or the page cache cannot be dropped: not root)"
 fi
 [ -z "$KERNEL" ] || printf '%s\n' "$KERNEL"
+[ -z "$CPU_ALONE" ] || printf '%s\n' "$CPU_ALONE"
 echo "peak memory of one verify --backend $FAST: host ${PEAK_HOST:-?} MiB (<= 2048), GPU ${PEAK_GPU:-?} MiB (<= 4096)"
 echo
 echo "ratio = seconds / read seconds (1.00: as fast as reading the input; cold rows: of the cold read);"

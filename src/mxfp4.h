@@ -36,6 +36,18 @@
 #define MXFP4_F32_EXP_MASK 0x7F800000u
 #define MXFP4_F32_MANT_BITS 23
 
+/* The midpoints between neighbouring E2M1 magnitudes, where rounding changes
+ * code. Ties go to the even code: TIE_0, 2, 4, 6 are passed with >, TIE_1, 3,
+ * 5 with >= (0.25 -> 0, 0.75 -> 1.0, 1.25 -> 1.0, 1.75 -> 2.0, 2.5 -> 2.0,
+ * 3.5 -> 4.0, 5 -> 4.0; above 5: 6, saturating). */
+#define MXFP4_E2M1_TIE_0 0.25f
+#define MXFP4_E2M1_TIE_1 0.75f
+#define MXFP4_E2M1_TIE_2 1.25f
+#define MXFP4_E2M1_TIE_3 1.75f
+#define MXFP4_E2M1_TIE_4 2.5f
+#define MXFP4_E2M1_TIE_5 3.5f
+#define MXFP4_E2M1_TIE_6 5.0f
+
 /* E2M1 code -> value (as float: all exact). */
 #define MXFP4_E2M1_VALUES \
     { 0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f, \
@@ -102,10 +114,10 @@ MXFP4_HD static inline uint8_t mxfp4_ref_encode(float q)
     /* the code is the number of rounding boundaries m lies beyond; a boundary
      * taken with >= rounds its tie up to the even code, with > down to it.
      * Branch-free, so it vectorizes on the CPU and does not diverge on the GPU. */
-    unsigned code = (unsigned)(m > 0.25f) + (unsigned)(m >= 0.75f) /* ties 0.25 -> 0, 0.75 -> 1.0 */
-                  + (unsigned)(m > 1.25f) + (unsigned)(m >= 1.75f) /* 1.25 -> 1.0, 1.75 -> 2.0 */
-                  + (unsigned)(m > 2.5f) + (unsigned)(m >= 3.5f)   /* 2.5 -> 2.0, 3.5 -> 4.0 */
-                  + (unsigned)(m > 5.0f);                          /* 5 -> 4.0; above: saturate */
+    unsigned code = (unsigned)(m > MXFP4_E2M1_TIE_0) + (unsigned)(m >= MXFP4_E2M1_TIE_1)
+                  + (unsigned)(m > MXFP4_E2M1_TIE_2) + (unsigned)(m >= MXFP4_E2M1_TIE_3)
+                  + (unsigned)(m > MXFP4_E2M1_TIE_4) + (unsigned)(m >= MXFP4_E2M1_TIE_5)
+                  + (unsigned)(m > MXFP4_E2M1_TIE_6);
     code = m != m ? 7u : code; /* NaN saturates, as the converter's bit-level encoding does */
     return (uint8_t)(sign | code);
 }

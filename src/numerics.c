@@ -128,7 +128,7 @@ BLOCK_FN void compare_block_elementwise(const block_ctx *c, const float *x, uint
  * order, so the result depends on neither the vector width nor the threads. */
 
 #define TILE_COLS 64 /* blocks compared together */
-#define LANE_COLS 8  /* columns whose sums stay in registers at once */
+#define LANE_COLS 4  /* columns whose sums stay in registers at once */
 
 typedef struct {
     float x[MXFP4_BLOCK_ELEMS][TILE_COLS];      /* source values */
@@ -192,19 +192,68 @@ BLOCK_FN void tile_put_block(tile *t, const mx_variant *v, int j, const uint8_t 
     t->first[j] = first;
 }
 
+/* ---- lanes: LANE_COLS neighbouring columns in one vector ------------------
+ *
+ * GCC's vector extension: one lanes_d is LANE_COLS doubles, which the
+ * compiler maps to one AVX-512 register, two AVX2 ones or four SSE2 ones in
+ * the respective clone of the work items. Comparisons give masks (all bits
+ * set where true) of the integer type of the same width. */
+typedef double lanes_d __attribute__((vector_size(LANE_COLS * sizeof(double))));
+typedef int64_t lanes_i64 __attribute__((vector_size(LANE_COLS * sizeof(int64_t))));
+typedef float lanes_f __attribute__((vector_size(LANE_COLS * sizeof(float))));
+typedef int32_t lanes_i32 __attribute__((vector_size(LANE_COLS * sizeof(int32_t))));
+
+BLOCK_FN lanes_f load_f(const float *p)
+{
+    lanes_f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+BLOCK_FN lanes_d load_d(const double *p)
+{
+    lanes_d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+BLOCK_FN lanes_d widen(lanes_f v)
+{
+    return __builtin_convertvector(v, lanes_d);
+}
+
+BLOCK_FN lanes_d abs_d(lanes_d v)
+{
+    return (lanes_d)((lanes_i64)v & INT64_MAX);
+}
+
+BLOCK_FN lanes_f abs_f(lanes_f v)
+{
+    return (lanes_f)((lanes_i32)v & INT32_MAX);
+}
+
+/* Where mask is set a, else b. */
+BLOCK_FN lanes_d select_d(lanes_i64 mask, lanes_d a, lanes_d b)
+{
+    return (lanes_d)((mask & (lanes_i64)a) | (~mask & (lanes_i64)b));
+}
+
+BLOCK_FN lanes_f select_f(lanes_i32 mask, lanes_f a, lanes_f b)
+{
+    return (lanes_f)((mask & (lanes_i32)a) | (~mask & (lanes_i32)b));
+}
+
 /* Each column's max |x| and finiteness; from them the reference quantizer's scale. */
 BLOCK_FN void tile_block_maxima(tile *t)
 {
     for (int j0 = 0; j0 < t->cols; j0 += LANE_COLS) {
-        float amax[LANE_COLS] = {0};
-        uint32_t inf_or_nan[LANE_COLS] = {0};
-        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-            for (int l = 0; l < LANE_COLS; l++) {
-                float a = fabsf(t->x[i][j0 + l]);
-                amax[l] = a > amax[l] ? a : amax[l];
-                inf_or_nan[l] |= (mxfp4_f32_bits(t->x[i][j0 + l]) & MXFP4_F32_EXP_MASK) ==
-                                 MXFP4_F32_EXP_MASK;
-            }
+        lanes_f amax = {0};
+        lanes_i32 inf_or_nan = {0};
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+            lanes_f x = load_f(&t->x[i][j0]), a = abs_f(x);
+            amax = select_f(a > amax, a, amax);
+            inf_or_nan |= ((lanes_i32)x & (int32_t)MXFP4_F32_EXP_MASK) == (int32_t)MXFP4_F32_EXP_MASK;
+        }
         for (int l = 0; l < LANE_COLS; l++) {
             int j = j0 + l;
             uint8_t sb = mxfp4_ref_scale_byte(amax[l]);
@@ -217,36 +266,41 @@ BLOCK_FN void tile_block_maxima(tile *t)
 }
 
 /* The E2M1 value the reference quantizer gives q (mxfp4_ref_encode's code,
- * as a value): its magnitude is the sum of the steps between the rounding
- * boundaries q's magnitude lies beyond, its sign q's (a -0 is kept). */
-BLOCK_FN float ref_encoded_value(float q)
+ * as a value; q is not NaN): the sum of the steps between the magnitudes
+ * whose midpoints |q| lies beyond, with q's sign (a -0 is kept). A mask is
+ * -1 where true, so the counts come out negated (and are negated back before
+ * they are scaled: -0.5 * 0 would be a -0). */
+BLOCK_FN lanes_f ref_encoded_value(lanes_f q)
 {
-    float m = fabsf(q);
-    float mag = 0.5f * (float)((m > 0.25f) + (m >= 0.75f) + (m > 1.25f) + (m >= 1.75f)) +
-                (float)((m > 2.5f) + (m >= 3.5f)) + 2.0f * (float)(m > 5.0f);
-    return copysignf(mag, q);
+    lanes_f m = abs_f(q);
+    lanes_i32 halves = (m > MXFP4_E2M1_TIE_0) + (m >= MXFP4_E2M1_TIE_1) + (m > MXFP4_E2M1_TIE_2) +
+                       (m >= MXFP4_E2M1_TIE_3);                           /* 0 .. 2 by 0.5 */
+    lanes_i32 ones = (m > MXFP4_E2M1_TIE_4) + (m >= MXFP4_E2M1_TIE_5);  /* 2 .. 4 by 1 */
+    lanes_i32 twos = (m > MXFP4_E2M1_TIE_6);                              /* 4 .. 6 by 2 */
+    lanes_f mag = 0.5f * __builtin_convertvector(-halves, lanes_f) +
+                  __builtin_convertvector(-ones, lanes_f) + 2.0f * __builtin_convertvector(-twos, lanes_f);
+    return (lanes_f)((lanes_i32)mag | ((lanes_i32)q & INT32_MIN));
 }
 
-/* The statistics of LANE_COLS columns from j0. The count of equal elements
- * is kept as a double (exact: at most 32) so every lane is one vector width;
- * where the block's max error is, is found only when it matters (tile_commit). */
+/* The statistics of LANE_COLS columns from j0; where a block's max error
+ * is, is found only when it matters (tile_commit). */
 BLOCK_FN void tile_stats_lanes(const tile *t, int j0, tile_sums *r)
 {
-    double sa[LANE_COLS] = {0}, se[LANE_COLS] = {0}, ss[LANE_COLS] = {0}, sq[LANE_COLS] = {0},
-           sd[LANE_COLS] = {0}, peak[LANE_COLS] = {0}, equal[LANE_COLS] = {0};
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-        for (int l = 0; l < LANE_COLS; l++) {
-            int j = j0 + l;
-            double src = t->x[i][j], deq = (double)t->deq_code[i][j] * t->scale[j];
-            double d = deq - src, ad = fabs(d);
-            sa[l] += ad;
-            se[l] += d * d;
-            ss[l] += src * src;
-            sq[l] += deq * deq;
-            sd[l] += src * deq;
-            equal[l] += d == 0.0 ? 1.0 : 0.0;
-            peak[l] = ad > peak[l] ? ad : peak[l];
-        }
+    lanes_d sa = {0}, se = {0}, ss = {0}, sq = {0}, sd = {0}, peak = {0};
+    lanes_i64 equal = {0};
+    lanes_d scale = load_d(&t->scale[j0]);
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+        lanes_d src = widen(load_f(&t->x[i][j0]));
+        lanes_d deq = widen(load_f(&t->deq_code[i][j0])) * scale;
+        lanes_d d = deq - src, ad = abs_d(d);
+        sa += ad;
+        se += d * d;
+        ss += src * src;
+        sq += deq * deq;
+        sd += src * deq;
+        equal -= d == 0.0;
+        peak = select_d(ad > peak, ad, peak);
+    }
     for (int l = 0; l < LANE_COLS; l++) {
         int j = j0 + l;
         r->abs_err[j] = sa[l], r->sq_err[j] = se[l], r->sq_src[j] = ss[l], r->sq_deq[j] = sq[l];
@@ -256,23 +310,25 @@ BLOCK_FN void tile_stats_lanes(const tile *t, int j0, tile_sums *r)
 }
 
 /* The reference quantizer on LANE_COLS columns from j0: codes equal to
- * DST's and the squared error of its values. */
+ * DST's (compared as the bits of their values: the map is one to one) and
+ * the squared error of its values. */
 BLOCK_FN void tile_requant_lanes(const tile *t, int j0, tile_sums *r)
 {
-    double rse[LANE_COLS] = {0};
-    float codes[LANE_COLS] = {0};
+    lanes_d rse = {0};
+    lanes_i32 codes = {0};
+    lanes_f inv = load_f(&t->ref_inv[j0]);
+    lanes_d ref_scale = load_d(&t->ref_scale[j0]);
     const float(*stored)[TILE_COLS] = t->separate_ref_order ? t->ref_code : t->deq_code;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
-        for (int l = 0; l < LANE_COLS; l++) {
-            int j = j0 + l;
-            float ref = ref_encoded_value(t->x[i][j] * t->ref_inv[j]);
-            codes[l] += mxfp4_f32_bits(ref) == mxfp4_f32_bits(stored[i][j]) ? 1.0f : 0.0f;
-            double rd = (double)ref * t->ref_scale[j] - (double)t->x[i][j];
-            rse[l] += rd * rd;
-        }
+    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+        lanes_f x = load_f(&t->x[i][j0]);
+        lanes_f ref = ref_encoded_value(x * inv);
+        codes -= (lanes_i32)ref == (lanes_i32)load_f(&stored[i][j0]);
+        lanes_d rd = widen(ref) * ref_scale - widen(x);
+        rse += rd * rd;
+    }
     for (int l = 0; l < LANE_COLS; l++) {
         r->ref_sq_err[j0 + l] = rse[l];
-        r->codes_equal[j0 + l] = (int32_t)codes[l];
+        r->codes_equal[j0 + l] = codes[l];
     }
 }
 
