@@ -260,7 +260,9 @@ BLOCK_FN void tile_block_maxima(tile *t)
             t->ref_scale_byte[j] = sb;
             t->ref_inv[j] = mxfp4_ref_inv_scale(sb);
             t->ref_scale[j] = mxfp4_ref_scale_value(sb);
-            t->finite[j] = !inf_or_nan[l] && t->scale[j] == t->scale[j];
+            /* the scale too: NaN, or so large (a far bias k) that 6 x scale is not finite */
+            double largest = t->scale[j] * MXFP4_E2M1_MAX;
+            t->finite[j] = !inf_or_nan[l] && largest - largest == 0.0;
         }
     }
 }
