@@ -194,9 +194,11 @@ BLOCK_FN void tile_put_block(tile *t, const mx_variant *v, int j, const uint8_t 
 
 /* ---- lanes: LANE_COLS neighbouring columns in one vector ------------------
  *
- * GCC's vector extension: one lanes_d is LANE_COLS doubles, which the
- * compiler maps to one AVX-512 register, two AVX2 ones or four SSE2 ones in
- * the respective clone of the work items. Comparisons give masks (all bits
+ * GCC's vector extension: one lanes_d is LANE_COLS (4) doubles, which the
+ * compiler maps to one 256-bit register in the AVX-512 and AVX2 clones of the
+ * work items and to two SSE2 ones in the default clone (8 would fill an
+ * AVX-512 register, but GCC 12 makes scalar code of 8-wide comparisons in
+ * the AVX2 clone). Comparisons give masks (all bits
  * set where true) of the integer type of the same width. */
 typedef double lanes_d __attribute__((vector_size(LANE_COLS * sizeof(double))));
 typedef int64_t lanes_i64 __attribute__((vector_size(LANE_COLS * sizeof(int64_t))));
