@@ -212,7 +212,7 @@ static void actual(const tensor *t, const mx_variant *v, bool requant, uint64_t 
 static void assert_close(double want, double got, const char *what)
 {
     double tol = 1e-12 * fabs(want); /* SPEC §4: backends agree to ~1e-12 */
-    if (!(fabs(want - got) <= tol) && !(isnan(want) && isnan(got))) {
+    if (want != got && !(fabs(want - got) <= tol) && !(isnan(want) && isnan(got))) { /* inf == inf */
         fprintf(stderr, "%s: want %.17g, got %.17g\n", what, want, got);
         fail();
     }
@@ -336,6 +336,66 @@ static void test_max_error_ties(void **state)
         }
 }
 
+/* Every finite BF16 magnitude up to 6 with both signs, 31 to a block beside
+ * one 6.0 (scale byte 127, so the reference quantizer divides by 1): its
+ * encoder meets each value it can be given at that scale, ties included,
+ * and DST holds the scalar quantizer's codes. */
+static void test_every_source_value(void **state)
+{
+    (void)state;
+    uint16_t values[2 * 0x40C1];
+    uint64_t count = 0;
+    for (uint32_t bits = 0; bits <= 0x40C0; bits++) {
+        values[count++] = (uint16_t)bits;
+        values[count++] = (uint16_t)(bits | 0x8000);
+    }
+    uint64_t groups = (count + 30) / 31;
+    tensor t = {{1, 1, groups, MX_DIRECT}, xmalloc(groups * 64), xcalloc(groups, 16), xmalloc(groups)};
+    for (uint64_t grp = 0, next = 0; grp < groups; grp++) {
+        float x[32];
+        for (int i = 0; i < 32; i++) {
+            uint16_t v = i == 0 ? bf16_of(6.0f) : next < count ? values[next++] : 0;
+            t.src[grp * 32 + (uint64_t)i] = v;
+            x[i] = mxfp4_bf16_to_f32(v);
+        }
+        uint8_t codes[32];
+        mxfp4_ref_quantize_block(x, &t.scales[grp], codes);
+        for (int i = 0; i < 32; i++)
+            put_code(t.blocks + grp * 16, i, codes[i], MXFP4_ORDER_REFERENCE);
+    }
+    stats_acc got;
+    uint64_t hist[MX_HIST_LEN] = {0};
+    mx_buffers b = {t.src, t.blocks, t.scales};
+    mx_slab s = {0, 1, 0, 1, 0, groups};
+    stats_init(&got);
+    mx_compare_slab_cpu(&t.g, &s, &b, &(mx_variant)MX_VARIANT_FAITHFUL, true, &got, hist);
+    assert_int_equal(t.scales[0], 127);
+    assert_int_equal(got.codes_total, groups * 32);
+    assert_int_equal(got.codes_equal, groups * 32);
+    assert_int_equal(got.scales_equal, groups);
+    check_tensor(t, (mx_variant)MX_VARIANT_FAITHFUL, true, WHOLE);
+}
+
+/* A bias k so far from the reference that 6 x scale overflows while the
+ * scale itself is finite (byte 254, k -896: scale 2^1023): such blocks are
+ * not finite and are compared element by element, as the definition does. */
+static void test_scale_overflowing(void **state)
+{
+    (void)state;
+    rng_state = 0x243F6A8885A308D3u;
+    tensor t = make_tensor((mx_geom){1, 70, 2, MX_TRANSPOSED}, MXFP4_ORDER_REFERENCE);
+    memset(t.scales, 254, 70 * 2);
+    stats_acc got;
+    uint64_t hist[MX_HIST_LEN] = {0};
+    mx_variant far = {MXFP4_ORDER_REFERENCE, MXFP4_SCALE_E8M0, -896};
+    mx_buffers b = {t.src, t.blocks, t.scales};
+    mx_slab s = {0, 1, 0, 70, 0, 2};
+    stats_init(&got);
+    mx_compare_slab_cpu(&t.g, &s, &b, &far, true, &got, hist);
+    assert_true(got.nonfinite > 0);
+    check_tensor(t, far, true, WHOLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_variants),
         cmocka_unit_test(test_slabs_cut),
         cmocka_unit_test(test_max_error_ties),
+        cmocka_unit_test(test_every_source_value),
+        cmocka_unit_test(test_scale_overflowing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
