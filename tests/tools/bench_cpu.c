@@ -61,16 +61,24 @@ static void run(const char *name, mx_geom g, int reps, int cores)
     size_t src = mx_slab_src_bytes(&g, &s), blk = mx_slab_blocks_bytes(&s), sc = mx_slab_scales_bytes(&s);
     uint16_t *x = xmalloc(src);
     uint8_t *b = xmalloc(blk), *k = xmalloc(sc);
-    /* what a converted checkpoint holds: small normal weights, DST as the
-     * reference quantizer would write most of it (random codes here) */
+    /* what a faithful checkpoint holds (what a release gate verifies): small
+     * normal weights, DST written by the reference quantizer */
     for (size_t i = 0; i < src / 2; i++) {
         float f = ((float)(next() & 0xFFFF) / 65536.0f - 0.5f) * 0.05f;
         x[i] = (uint16_t)(mxfp4_f32_bits(f) >> 16);
     }
-    for (size_t i = 0; i < blk; i++)
-        b[i] = (uint8_t)next();
-    for (size_t i = 0; i < sc; i++)
-        k[i] = (uint8_t)(118 + next() % 6);
+    for (uint64_t m = s.m0; m < s.m1; m++) /* the first slab starts at the tensor's start */
+        for (uint64_t n = 0; n < g.rows; n++)
+            for (uint64_t grp = 0; grp < g.groups; grp++) {
+                float v[MXFP4_BLOCK_ELEMS];
+                uint8_t codes[MXFP4_BLOCK_ELEMS];
+                uint64_t at = (m * g.rows + n) * g.groups + grp;
+                for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
+                    v[i] = mxfp4_bf16_to_f32(x[mx_source_index(&g, m, n, grp * MXFP4_BLOCK_ELEMS + (uint64_t)i)]);
+                mxfp4_ref_quantize_block(v, &k[at], codes);
+                for (int i = 0; i < MXFP4_BLOCK_BYTES; i++)
+                    b[at * MXFP4_BLOCK_BYTES + (uint64_t)i] = (uint8_t)(codes[2 * i] | codes[2 * i + 1] << 4);
+            }
     mx_buffers buf = {x, b, k};
     double elems = (double)(src / 2);
     double one = best_time(&g, &s, &buf, 1, reps);
