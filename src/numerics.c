@@ -82,25 +82,24 @@ typedef struct {
  * compiled again inside each target clone (AVX-512, AVX2 or neither). */
 #define BLOCK_FN static inline __attribute__((always_inline))
 
-/* The reference quantizer on the source block, compared with DST's bytes;
- * an error that is not finite is not counted. */
-BLOCK_FN void block_requant(stats_acc *a, const float *x, const uint8_t *block, uint8_t scale_byte,
-                            uint8_t *ref_scale)
+/* What a block adds beyond the statistics: the reference quantizer's
+ * agreement with DST (with requant: its scale byte, codes equal to DST's,
+ * its squared error) and the histogram of scale bytes and their offsets. */
+BLOCK_FN void count_block(const block_ctx *c, uint8_t scale_byte, uint8_t ref_scale_byte, unsigned codes_equal,
+                          double ref_sq_err)
 {
-    uint8_t ref_codes[MXFP4_BLOCK_ELEMS];
-    mxfp4_ref_quantize_block(x, ref_scale, ref_codes);
-    double ref = mxfp4_ref_scale_value(*ref_scale), se = 0.0;
-    unsigned equal = 0;
-    for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
-        equal += ref_codes[i] == mxfp4_block_code(block, i);
-        double d = e2m1_value[ref_codes[i]] * ref - (double)x[i];
-        se += d - d == 0.0 ? d * d : 0.0;
+    if (c->requant) {
+        c->acc->scales_total++;
+        c->acc->scales_equal += ref_scale_byte == scale_byte;
+        c->acc->codes_total += MXFP4_BLOCK_ELEMS;
+        c->acc->codes_equal += codes_equal;
+        c->acc->ref_sum_sq_err += ref_sq_err;
     }
-    a->scales_total++;
-    a->scales_equal += *ref_scale == scale_byte;
-    a->codes_total += MXFP4_BLOCK_ELEMS;
-    a->codes_equal += equal;
-    a->ref_sum_sq_err += se;
+    if (c->hist) {
+        c->hist[scale_byte]++;
+        if (c->requant)
+            c->hist[MX_HIST_BYTES + (uint8_t)(scale_byte - ref_scale_byte)]++;
+    }
 }
 
 BLOCK_FN void compare_block_elementwise(const block_ctx *c, const float *x, uint64_t first,
@@ -111,13 +110,19 @@ BLOCK_FN void compare_block_elementwise(const block_ctx *c, const float *x, uint
         stats_add(c->acc, first + (uint64_t)i * stride, x[i],
                   e2m1_value[mx_variant_code(c->v, block, i)] * scale);
     uint8_t ref_scale = 0;
-    if (c->requant)
-        block_requant(c->acc, x, block, scale_byte, &ref_scale);
-    if (c->hist) {
-        c->hist[scale_byte]++;
-        if (c->requant)
-            c->hist[MX_HIST_BYTES + (uint8_t)(scale_byte - ref_scale)]++;
+    unsigned equal = 0;
+    double se = 0.0;
+    if (c->requant) { /* the reference quantizer on the block; an error that is not finite is not counted */
+        uint8_t ref_codes[MXFP4_BLOCK_ELEMS];
+        mxfp4_ref_quantize_block(x, &ref_scale, ref_codes);
+        double ref = mxfp4_ref_scale_value(ref_scale);
+        for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
+            equal += ref_codes[i] == mxfp4_block_code(block, i);
+            double d = e2m1_value[ref_codes[i]] * ref - (double)x[i];
+            se += d - d == 0.0 ? d * d : 0.0;
+        }
     }
+    count_block(c, scale_byte, ref_scale, equal, se);
 }
 
 /* ---- a tile of blocks, column by column -------------------------------------
@@ -486,18 +491,9 @@ BLOCK_FN void tile_commit(const tile *t, const block_ctx *c, const tile_sums *r,
             a->max_abs_err_index = index;
         }
     }
-    if (c->requant) {
-        a->scales_total++;
-        a->scales_equal += t->ref_scale_byte[j] == t->scale_byte[j];
-        a->codes_total += MXFP4_BLOCK_ELEMS;
-        a->codes_equal += (uint64_t)r->codes_equal[j];
-        a->ref_sum_sq_err += r->ref_sq_err[j];
-    }
-    if (c->hist) {
-        c->hist[t->scale_byte[j]]++;
-        if (c->requant)
-            c->hist[MX_HIST_BYTES + (uint8_t)(t->scale_byte[j] - t->ref_scale_byte[j])]++;
-    }
+    bool rq = c->requant; /* without it the requant sums were not computed */
+    count_block(c, t->scale_byte[j], t->ref_scale_byte[j], rq ? (unsigned)r->codes_equal[j] : 0,
+                rq ? r->ref_sq_err[j] : 0.0);
 }
 
 /* Compares the tile's blocks, in column order. Columns past t->cols (the
