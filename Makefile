@@ -35,9 +35,15 @@ endif
 # The comparison loops are written to vectorize; -fno-trapping-math lets the
 # compiler turn their selects into vector blends (results are unchanged: no
 # code here relies on floating-point traps).
-# -Wno-psabi: numerics.c passes GCC vectors between always-inlined helpers,
+# -Wno-psabi: tiles.c passes GCC vectors between always-inlined helpers,
 # which GCC warns could change the ABI if they were ever called for real.
-$(BUILD)/src/numerics.o: CFLAGS += -O3 -fno-trapping-math -Wno-psabi
+# On x86-64, tiles.c is compiled a second time with vectors of 8 columns for
+# AVX-512 (tiles_w8.o); numerics.c picks it at run time where the CPU has it.
+ifeq ($(shell uname -m),x86_64)
+  TILES_W8 := $(BUILD)/src/tiles_w8.o
+  CPPFLAGS += -DMXC_TILES_W8=1
+endif
+$(BUILD)/src/tiles.o $(TILES_W8): CFLAGS += -O3 -fno-trapping-math -Wno-psabi
 $(BUILD)/src/engine.o: CFLAGS += -O3
 
 LIB_SRC    := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard tui/*.c)
@@ -47,7 +53,7 @@ endif
 # The built-in rule files, embedded so that the binary needs no installed files.
 RULES_YAML := rules/default.yaml rules/strict.yaml rules/gpt-oss.yaml
 RULES_GEN  := $(BUILD)/gen/rules_builtin.c
-LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o $(TILES_W8)
 MAIN_OBJ   := $(BUILD)/src/main.o
 CUDA_OBJ   :=
 ifeq ($(CUDA),1)
@@ -87,6 +93,10 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(TILES_W8): src/tiles.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DTILES_W8 -march=x86-64-v4 -mprefer-vector-width=512 -c -o $@ $<
 
 $(RULES_GEN): $(RULES_YAML) scripts/embed-rules.sh
 	@mkdir -p $(dir $@)

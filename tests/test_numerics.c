@@ -25,6 +25,7 @@
 #include "mxfp4.h"
 #include "numerics.h"
 #include "stats.h"
+#include "tiles.h"
 #include "util.h"
 
 static uint64_t rng_state;
@@ -179,7 +180,7 @@ static void expected(const tensor *t, const mx_variant *v, bool requant, stats_a
 /* The same through mx_compare_slab_cpu, the tensor cut into slabs of at most
  * `budget` source bytes, each copied into buffers of its own. */
 static void actual(const tensor *t, const mx_variant *v, bool requant, uint64_t budget, stats_acc *acc,
-                   uint64_t *hist)
+                   uint64_t *hist, unsigned lanes)
 {
     uint64_t count = mx_plan_slabs(&t->g, budget, NULL);
     mx_slab *slabs = xmalloc(count * sizeof *slabs);
@@ -201,7 +202,7 @@ static void actual(const tensor *t, const mx_variant *v, bool requant, uint64_t 
                     scales[to] = t->scales[from];
                 }
         mx_buffers b = {src, blocks, scales};
-        mx_compare_slab_cpu(&t->g, &s, &b, v, requant, acc, hist);
+        mx_compare_slab_lanes(&t->g, &s, &b, v, requant, acc, hist, lanes);
         free(src);
         free(blocks);
         free(scales);
@@ -235,28 +236,34 @@ static void make_ties(tensor *t, int at)
             }
 }
 
+/* Both widths of tiles (4 columns per vector, and 8 where the CPU has
+ * AVX-512) against the comparison written out. */
 static void check_tensor(tensor t, mx_variant v, bool requant, uint64_t budget)
 {
-    stats_acc want, got;
-    uint64_t hist_want[MX_HIST_LEN] = {0}, hist_got[MX_HIST_LEN] = {0};
+    stats_acc want;
+    uint64_t hist_want[MX_HIST_LEN] = {0};
     expected(&t, &v, requant, &want, hist_want);
-    actual(&t, &v, requant, budget, &got, hist_got);
-    assert_int_equal(want.n, got.n);
-    assert_int_equal(want.nonfinite, got.nonfinite);
-    assert_int_equal(want.equal, got.equal);
-    assert_int_equal(want.codes_total, got.codes_total);
-    assert_int_equal(want.codes_equal, got.codes_equal);
-    assert_int_equal(want.scales_total, got.scales_total);
-    assert_int_equal(want.scales_equal, got.scales_equal);
-    assert_true(want.max_abs_err == got.max_abs_err);
-    assert_int_equal(want.max_abs_err_index, got.max_abs_err_index);
-    assert_close(want.sum_abs_err, got.sum_abs_err, "sum_abs_err");
-    assert_close(want.sum_sq_err, got.sum_sq_err, "sum_sq_err");
-    assert_close(want.sum_sq_src, got.sum_sq_src, "sum_sq_src");
-    assert_close(want.sum_sq_deq, got.sum_sq_deq, "sum_sq_deq");
-    assert_close(want.dot, got.dot, "dot");
-    assert_close(want.ref_sum_sq_err, got.ref_sum_sq_err, "ref_sum_sq_err");
-    assert_memory_equal(hist_want, hist_got, sizeof hist_want);
+    for (unsigned lanes = 4; lanes <= mx_tiles_lanes_max(); lanes *= 2) {
+        stats_acc got;
+        uint64_t hist_got[MX_HIST_LEN] = {0};
+        actual(&t, &v, requant, budget, &got, hist_got, lanes);
+        assert_int_equal(want.n, got.n);
+        assert_int_equal(want.nonfinite, got.nonfinite);
+        assert_int_equal(want.equal, got.equal);
+        assert_int_equal(want.codes_total, got.codes_total);
+        assert_int_equal(want.codes_equal, got.codes_equal);
+        assert_int_equal(want.scales_total, got.scales_total);
+        assert_int_equal(want.scales_equal, got.scales_equal);
+        assert_true(want.max_abs_err == got.max_abs_err);
+        assert_int_equal(want.max_abs_err_index, got.max_abs_err_index);
+        assert_close(want.sum_abs_err, got.sum_abs_err, "sum_abs_err");
+        assert_close(want.sum_sq_err, got.sum_sq_err, "sum_sq_err");
+        assert_close(want.sum_sq_src, got.sum_sq_src, "sum_sq_src");
+        assert_close(want.sum_sq_deq, got.sum_sq_deq, "sum_sq_deq");
+        assert_close(want.dot, got.dot, "dot");
+        assert_close(want.ref_sum_sq_err, got.ref_sum_sq_err, "ref_sum_sq_err");
+        assert_memory_equal(hist_want, hist_got, sizeof hist_want);
+    }
     free_tensor(&t);
 }
 
@@ -398,6 +405,9 @@ static void test_scale_overflowing(void **state)
 
 int main(void)
 {
+    if (mx_tiles_lanes_max() < 8)
+        fprintf(stderr, "test_numerics: NOTICE: this CPU has no AVX-512: the tiles of 8 columns are not "
+                        "tested here (only those of 4)\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transposed_faithful),
         cmocka_unit_test(test_direct_faithful),

@@ -1,4 +1,5 @@
-/* bench_cpu - the CPU backend's comparison alone (mx_compare_slab_cpu), on one
+/* bench_cpu - the CPU backend's comparison alone (mx_compare_slab_cpu, with each width of
+ * tiles the CPU runs, the widest first: the one verify uses), on one
  * slab of each of GPT-OSS-20B's expert shapes as the engine cuts them, with
  * data already in memory: nanoseconds per element and core, with one thread
  * and with all of OpenMP's. bench/run.sh prints it beside the whole-process
@@ -12,6 +13,7 @@
 #include "engine.h"
 #include "mxfp4.h"
 #include "numerics.h"
+#include "tiles.h"
 #include "util.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Du;
@@ -33,7 +35,7 @@ static double now(void)
 
 /* Best of reps runs of the comparison with `threads` threads, in seconds. */
 static double best_time(const mx_geom *g, const mx_slab *s, const mx_buffers *b, int threads,
-                        int reps)
+                        int reps, unsigned lanes)
 {
     mx_variant v = MX_VARIANT_FAITHFUL;
     uint64_t *hist = xcalloc(MX_HIST_LEN, sizeof *hist);
@@ -43,7 +45,7 @@ static double best_time(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
         stats_acc acc;
         stats_init(&acc);
         double t0 = now();
-        mx_compare_slab_cpu(g, s, b, &v, true, &acc, hist);
+        mx_compare_slab_lanes(g, s, b, &v, true, &acc, hist, lanes);
         double t = now() - t0;
         best = t < best ? t : best;
     }
@@ -81,12 +83,14 @@ static void run(const char *name, mx_geom g, int reps, int cores)
             }
     mx_buffers buf = {x, b, k};
     double elems = (double)(src / 2);
-    double one = best_time(&g, &s, &buf, 1, reps);
-    double many = best_time(&g, &s, &buf, cores, reps);
-    printf("cpu %-8s %6.1f MB/slab: 1 thread %6.2f ns/element, %d threads %7.2f ms = %5.2f "
-           "ns/element/core (%5.2f GB/s of input)\n",
-           name, (double)(src + blk + sc) / 1e6, one / elems * 1e9, cores, many * 1e3,
-           many * cores / elems * 1e9, (double)(src + blk + sc) / many / 1e9);
+    for (unsigned lanes = mx_tiles_lanes_max(); lanes >= 4; lanes /= 2) { /* the one verify uses first */
+        double one = best_time(&g, &s, &buf, 1, reps, lanes);
+        double many = best_time(&g, &s, &buf, cores, reps, lanes);
+        printf("cpu %-8s %6.1f MB/slab, %u-column tiles: 1 thread %5.2f ns/element, %d threads %6.2f ms = "
+               "%5.2f ns/element/core (%5.2f GB/s of input)\n",
+               name, (double)(src + blk + sc) / 1e6, lanes, one / elems * 1e9, cores, many * 1e3,
+               many * cores / elems * 1e9, (double)(src + blk + sc) / many / 1e9);
+    }
     free(x);
     free(b);
     free(k);
