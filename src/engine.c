@@ -121,8 +121,12 @@ static uint64_t extent_from_env(void)
     return v >= 65536 && *end == '\0' ? (uint64_t)v : READ_EXTENT_DEFAULT;
 }
 
-/* Reader threads: half the cores when the CPU also computes, all of them when
- * a GPU does; MXFP4_CHECK_READERS overrides (tuning, benchmarks). */
+/* Reader threads: all the cores when a GPU computes; a quarter when the CPU
+ * does, which then computes on the others (cpu_threads): reading costs a
+ * quarter of comparing, and a comparison thread that has to share its core
+ * with a reader holds up the slab's other threads at its end (16 cores:
+ * 4 + 12 took 0.91 s on SPEC §4's pair, 8 + 16 1.29 s).
+ * MXFP4_CHECK_READERS overrides (tuning, benchmarks). */
 static int reader_count(bool gpu)
 {
     const char *s = getenv("MXFP4_CHECK_READERS");
@@ -131,8 +135,20 @@ static int reader_count(bool gpu)
     if (v > 0 && *end == '\0')
         return v > MAX_READERS ? MAX_READERS : (int)v;
     int procs = omp_get_num_procs();
-    int n = gpu ? procs : procs / 2;
+    int n = gpu ? procs : procs / 4;
     return n < 2 ? 2 : n > MAX_READERS ? MAX_READERS : n;
+}
+
+/* Comparison threads of the CPU backend: what --threads or OMP_NUM_THREADS
+ * says, else the cores the readers leave. */
+static int cpu_threads(const engine_opts *o, int readers)
+{
+    if (o->threads > 0)
+        return o->threads;
+    if (getenv("OMP_NUM_THREADS"))
+        return omp_get_max_threads();
+    int n = omp_get_num_procs() - readers;
+    return n < 1 ? 1 : n;
 }
 
 uint64_t engine_slab_bytes_from_env(void)
@@ -1032,7 +1048,7 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
     bool gpu = e.b && backend_may_use_gpu(e.b);
     e.readers = reader_count(gpu);
-    e.omp_threads = omp_get_max_threads();
+    e.omp_threads = gpu ? omp_get_max_threads() : cpu_threads(o, e.readers);
     e.workers = 1;
     e.lanes = gpu ? BACKEND_LANES : 1;
     uint64_t job_max = 0;
@@ -1092,10 +1108,10 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
     t_unpin = util_now_seconds() - t_unpin;
     if (getenv("MXFP4_CHECK_TRACE")) /* where the time went: tuning aid */
         fprintf(stderr,
-                "engine: %zu pieces in %zu jobs (%zu quantized), %d readers, %d workers x %d lanes, %zu slots; "
+                "engine: %zu pieces in %zu jobs (%zu quantized), %d readers, %d workers x %d lanes (%d CPU threads), %zu slots; "
                 "%.3f s: waited %.3f for the backend; readers busy %.3f, idle %.3f (thread-seconds); "
                 "workers submitting %.3f, collecting %.3f; pinning %.3f, unpinning %.3f; delivery waited %.3f\n",
-                e.npieces, e.njobs, e.nquant, e.readers, e.workers, e.lanes, e.nslots,
+                e.npieces, e.njobs, e.nquant, e.readers, e.workers, e.lanes, e.omp_threads, e.nslots,
                 util_now_seconds() - e.start, e.t_ready, e.t_read_busy, e.t_read_wait, e.t_submit, e.t_collect,
                 e.t_pin, t_unpin, e.t_deliver_wait);
     for (size_t j = 0; j < e.njobs; j++)

@@ -637,8 +637,9 @@ static int run_candidate(vctx *c, const engine_item *base, const candidate *cand
     if (cand->layout == LAYOUT_OTHER)
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
     memset(out, 0, sizeof *out);
-    engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = requant,
-                     .variant = cand->v, .first_slab_only = sample, .done = keep_replay, .done_ctx = out};
+    engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
+                     .threads = c->o->threads, .requant = requant, .variant = cand->v,
+                     .first_slab_only = sample, .done = keep_replay, .done_ctx = out};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
     c->r->bytes_read += bytes;
@@ -1028,10 +1029,10 @@ static int run_checks(vctx *c, char *err, size_t errlen)
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: plan of %zu tensors made after %.3f s (headers, coverage%s)\n",
                 c->r->tensor_count, util_now_seconds() - c->start, c->o->shard.count ? ", shard split" : "");
-    engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(), .requant = true,
-                      .progress = c->o->progress, .done = collect, .done_ctx = c,
-                      .on_progress = c->o->on_progress, .progress_ctx = c->o->progress_ctx,
-                      .cancel = c->o->cancel};
+    engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
+                      .threads = c->o->threads, .requant = true, .progress = c->o->progress,
+                      .done = collect, .done_ctx = c, .on_progress = c->o->on_progress,
+                      .progress_ctx = c->o->progress_ctx, .cancel = c->o->cancel};
     if (getenv("MXFP4_CHECK_TRACE"))
         fprintf(stderr, "verify: the engine starts after %.3f s\n", util_now_seconds() - c->start);
     if (engine_run(c->src, c->dst, c->items, c->nitems, &eo, &c->r->bytes_read, err, errlen) < 0)
