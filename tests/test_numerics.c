@@ -27,16 +27,9 @@
 #include "stats.h"
 #include "tiles.h"
 #include "util.h"
+#include "xorshift.h"
 
 static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static uint16_t bf16_of(float f)
 {
@@ -46,25 +39,25 @@ static uint16_t bf16_of(float f)
 /* One source value; `kind` picks the regime of its block. */
 static uint16_t draw_value(int kind)
 {
-    float sign = rnd() & 1 ? -1.0f : 1.0f;
+    float sign = xorshift64(&rng_state) & 1 ? -1.0f : 1.0f;
     switch (kind) {
-    case 0: return bf16_of(sign * (float)(rnd() % 65536) / 65536.0f * 0.05f);
+    case 0: return bf16_of(sign * (float)(xorshift64(&rng_state) % 65536) / 65536.0f * 0.05f);
     case 1: return 0;                                                /* all-zero block */
-    case 2: return bf16_of(sign * 3.0e38f * (float)(1 + rnd() % 8) / 8.0f); /* scale byte 0xFF */
-    case 3: return (uint16_t)(rnd() % 0x0100 | (rnd() & 1) << 15);   /* subnormal */
+    case 2: return bf16_of(sign * 3.0e38f * (float)(1 + xorshift64(&rng_state) % 8) / 8.0f); /* scale byte 0xFF */
+    case 3: return (uint16_t)(xorshift64(&rng_state) % 0x0100 | (xorshift64(&rng_state) & 1) << 15);   /* subnormal */
     case 4: { /* exact ties of the encoder: k/4 of a power of two */
         static const float ties[] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 6.0f};
-        return bf16_of(sign * ties[rnd() % 8] * 0.125f);
+        return bf16_of(sign * ties[xorshift64(&rng_state) % 8] * 0.125f);
     }
     case 5: { /* a block with a NaN or an infinity among ordinary values */
-        uint64_t r = rnd() % 16;
+        uint64_t r = xorshift64(&rng_state) % 16;
         if (r == 0)
             return 0x7FC1;
         if (r == 1)
-            return (uint16_t)(0x7F80 | (rnd() & 1) << 15);
-        return bf16_of(sign * (float)(rnd() % 1000) / 1000.0f);
+            return (uint16_t)(0x7F80 | (xorshift64(&rng_state) & 1) << 15);
+        return bf16_of(sign * (float)(xorshift64(&rng_state) % 1000) / 1000.0f);
     }
-    default: return bf16_of(sign * ldexpf((float)(rnd() % 256) / 256.0f, (int)(rnd() % 40) - 20));
+    default: return bf16_of(sign * ldexpf((float)(xorshift64(&rng_state) % 256) / 256.0f, (int)(xorshift64(&rng_state) % 40) - 20));
     }
 }
 
@@ -115,7 +108,7 @@ static tensor make_tensor(mx_geom g, mxfp4_order written)
     for (uint64_t m = 0; m < g.matrices; m++)
         for (uint64_t n = 0; n < g.rows; n++)
             for (uint64_t grp = 0; grp < g.groups; grp++) {
-                int kind = (int)(rnd() % 10);
+                int kind = (int)(xorshift64(&rng_state) % 10);
                 float x[32];
                 for (int i = 0; i < 32; i++) {
                     uint16_t *at = (uint16_t *)block_source(&t, m, n, grp, i);
@@ -125,9 +118,9 @@ static tensor make_tensor(mx_geom g, mxfp4_order written)
                 uint64_t b = (m * g.rows + n) * g.groups + grp;
                 uint8_t sb, codes[32];
                 mxfp4_ref_quantize_block(x, &sb, codes);
-                uint64_t how = rnd() % 8;
+                uint64_t how = xorshift64(&rng_state) % 8;
                 for (int i = 0; i < 32; i++)
-                    put_code(t.blocks + b * 16, i, how == 0 ? (unsigned)(rnd() % 16) : codes[i], written);
+                    put_code(t.blocks + b * 16, i, how == 0 ? (unsigned)(xorshift64(&rng_state) % 16) : codes[i], written);
                 t.scales[b] = how == 1 ? 0xFF : how == 2 ? (uint8_t)(sb + 1) : how == 3 ? 0 : sb;
             }
     return t;
@@ -231,7 +224,7 @@ static void make_ties(tensor *t, int at)
     for (uint64_t m = 0; m < t->g.matrices; m++)
         for (uint64_t n = 0; n < t->g.rows; n++)
             for (uint64_t grp = 0; grp < t->g.groups; grp++) {
-                *(uint16_t *)block_source(t, m, n, grp, at < 0 ? (int)(rnd() % 32) : at) = bf16_of(0.125f);
+                *(uint16_t *)block_source(t, m, n, grp, at < 0 ? (int)(xorshift64(&rng_state) % 32) : at) = bf16_of(0.125f);
                 t->scales[(m * t->g.rows + n) * t->g.groups + grp] = 120;
             }
 }

@@ -11,16 +11,9 @@
 #include "engine.h"
 #include "mxfp4.h"
 #include "numerics.h"
+#include "xorshift.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Du;
-
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static int run(struct cuda_ctx *c, const char *name, mx_geom g, int reps)
 {
@@ -37,13 +30,13 @@ static int run(struct cuda_ctx *c, const char *name, mx_geom g, int reps)
     if (!x || !b || !k)
         return 1;
     for (size_t i = 0; i < src / 2; i++) {
-        float f = ((float)(next() & 0xFFFF) / 65536.0f - 0.5f) * 0.05f;
+        float f = ((float)(xorshift64(&rng) & 0xFFFF) / 65536.0f - 0.5f) * 0.05f;
         x[i] = (uint16_t)(mxfp4_f32_bits(f) >> 16);
     }
     for (size_t i = 0; i < blk; i++)
-        b[i] = (uint8_t)next();
+        b[i] = (uint8_t)xorshift64(&rng);
     for (size_t i = 0; i < sc; i++)
-        k[i] = (uint8_t)(118 + next() % 6);
+        k[i] = (uint8_t)(118 + xorshift64(&rng) % 6);
     mx_buffers buf = {x, b, k};
     double ks, cs;
     char err[512];

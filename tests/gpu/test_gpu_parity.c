@@ -20,23 +20,16 @@
 #include "mxfp4.h"
 #include "numerics.h"
 #include "runner.h"
+#include "xorshift.h"
 
 #define REL_TOL 1e-12
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* BF16 weights of realistic spread, with outliers and a few NaN/inf. */
 static uint16_t random_bf16(void)
 {
-    uint64_t r = next();
+    uint64_t r = xorshift64(&rng);
     if (r % 5003 == 0)
         return (r & 1) ? 0x7FC0 : 0xFF80; /* NaN, -inf */
     float mag = (float)((r >> 8) & 0xFFFF) / 65536.0f * ((r % 97 == 0) ? 8.0f : 0.05f);
@@ -89,9 +82,9 @@ static void run_case(backend *cuda, const shape_case *sc, const mx_variant *v, b
     for (uint64_t i = 0; i < src_bytes / 2; i++)
         src[i] = random_bf16();
     for (uint64_t i = 0; i < blk; i++)
-        blocks[i] = (uint8_t)next();
+        blocks[i] = (uint8_t)xorshift64(&rng);
     for (uint64_t i = 0; i < sc_bytes; i++) /* mostly plausible exponents, some NaN */
-        scales[i] = next() % 1009 == 0 ? MXFP4_SCALE_NAN : (uint8_t)(118 + next() % 12);
+        scales[i] = xorshift64(&rng) % 1009 == 0 ? MXFP4_SCALE_NAN : (uint8_t)(118 + xorshift64(&rng) % 12);
     mx_buffers b = {src, blocks, scales};
     stats_acc c, g;
     stats_init(&c);

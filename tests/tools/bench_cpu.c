@@ -15,16 +15,9 @@
 #include "numerics.h"
 #include "tiles.h"
 #include "util.h"
+#include "xorshift.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Du;
-
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static double now(void)
 {
@@ -66,7 +59,7 @@ static void run(const char *name, mx_geom g, int reps, int cores)
     /* what a faithful checkpoint holds (what a release gate verifies): small
      * normal weights, DST written by the reference quantizer */
     for (size_t i = 0; i < src / 2; i++) {
-        float f = ((float)(next() & 0xFFFF) / 65536.0f - 0.5f) * 0.05f;
+        float f = ((float)(xorshift64(&rng) & 0xFFFF) / 65536.0f - 0.5f) * 0.05f;
         x[i] = (uint16_t)(mxfp4_f32_bits(f) >> 16);
     }
     for (uint64_t m = s.m0; m < s.m1; m++) /* the first slab starts at the tensor's start */
