@@ -232,6 +232,16 @@ unsigned long long backend_device_peak(void)
 #endif
 }
 
+int backend_cpu_threads(int requested)
+{
+    if (requested > 0)
+        return requested;
+    if (getenv("OMP_NUM_THREADS"))
+        return omp_get_max_threads();
+    int procs = omp_get_num_procs();
+    return procs - procs / BACKEND_CPU_READERS_PER;
+}
+
 size_t backend_devices(const backend *b, char ***out)
 {
 #if MXC_HAVE_CUDA

@@ -56,6 +56,14 @@ const char *backend_name(backend *b);
 int backend_workers(const backend *b);
 int backend_lanes(const backend *b);
 
+/* With the CPU backend, one core in BACKEND_CPU_READERS_PER reads (the
+ * engine's readers) and the others compare. */
+#define BACKEND_CPU_READERS_PER 4
+
+/* Threads the CPU backend compares with: `requested` (--threads) when
+ * positive, else OMP_NUM_THREADS when set, else the cores the readers leave. */
+int backend_cpu_threads(int requested);
+
 /* Largest GPU memory this process's backends held at once (bytes; 0 on the
  * CPU). */
 unsigned long long backend_device_peak(void);

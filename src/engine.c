@@ -122,10 +122,10 @@ static uint64_t extent_from_env(void)
 }
 
 /* Reader threads: all the cores when a GPU computes; a quarter when the CPU
- * does, which then computes on the others (cpu_threads): reading costs a
- * quarter of comparing, and a comparison thread that has to share its core
- * with a reader holds up the slab's other threads at its end (16 cores:
- * 4 + 12 took 0.91 s on SPEC §4's pair, 8 + 16 1.29 s).
+ * does, which compares on the others (backend_cpu_threads): reading costs
+ * about a quarter of comparing, and a comparison thread that shares its core
+ * with a reader holds up the slab's other threads at its end (16 cores: 4
+ * readers + 12 took 0.91 s on SPEC §4's pair, 8 + 16 1.29 s).
  * MXFP4_CHECK_READERS overrides (tuning, benchmarks). */
 static int reader_count(bool gpu)
 {
@@ -135,20 +135,8 @@ static int reader_count(bool gpu)
     if (v > 0 && *end == '\0')
         return v > MAX_READERS ? MAX_READERS : (int)v;
     int procs = omp_get_num_procs();
-    int n = gpu ? procs : procs / 4;
+    int n = gpu ? procs : procs / BACKEND_CPU_READERS_PER;
     return n < 2 ? 2 : n > MAX_READERS ? MAX_READERS : n;
-}
-
-/* Comparison threads of the CPU backend: what --threads or OMP_NUM_THREADS
- * says, else the cores the readers leave. */
-static int cpu_threads(const engine_opts *o, int readers)
-{
-    if (o->threads > 0)
-        return o->threads;
-    if (getenv("OMP_NUM_THREADS"))
-        return omp_get_max_threads();
-    int n = omp_get_num_procs() - readers;
-    return n < 1 ? 1 : n;
 }
 
 uint64_t engine_slab_bytes_from_env(void)
@@ -1048,7 +1036,7 @@ int engine_run(const ckpt *src, const ckpt *dst, const engine_item *items, size_
     plan_jobs(&e, n, o->slab_bytes ? o->slab_bytes : ENGINE_DEFAULT_SLAB_BYTES, o->first_slab_only);
     bool gpu = e.b && backend_may_use_gpu(e.b);
     e.readers = reader_count(gpu);
-    e.omp_threads = gpu ? omp_get_max_threads() : cpu_threads(o, e.readers);
+    e.omp_threads = omp_get_max_threads();
     e.workers = 1;
     e.lanes = gpu ? BACKEND_LANES : 1;
     uint64_t job_max = 0;

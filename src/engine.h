@@ -66,7 +66,6 @@ typedef void (*engine_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 typedef struct {
     backend *backend;     /* where slabs are computed (NULL: the CPU) */
     uint64_t slab_bytes;  /* source bytes per slab (0: default) */
-    int threads;          /* CPU comparison threads (0: OMP_NUM_THREADS, else the cores readers leave) */
     mx_variant variant;   /* how DST is decoded ({0}: MX_VARIANT_FAITHFUL) */
     bool requant;         /* also run the reference quantizer */
     bool progress;        /* progress bar on stderr */

@@ -638,7 +638,7 @@ static int run_candidate(vctx *c, const engine_item *base, const candidate *cand
         it.geom.layout = it.geom.layout == MX_TRANSPOSED ? MX_DIRECT : MX_TRANSPOSED;
     memset(out, 0, sizeof *out);
     engine_opts o = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
-                     .threads = c->o->threads, .requant = requant, .variant = cand->v,
+                     .requant = requant, .variant = cand->v,
                      .first_slab_only = sample, .done = keep_replay, .done_ctx = out};
     uint64_t bytes = 0;
     int rc = engine_run(c->src, c->dst, &it, 1, &o, &bytes, err, errlen);
@@ -1030,7 +1030,7 @@ static int run_checks(vctx *c, char *err, size_t errlen)
         fprintf(stderr, "verify: plan of %zu tensors made after %.3f s (headers, coverage%s)\n",
                 c->r->tensor_count, util_now_seconds() - c->start, c->o->shard.count ? ", shard split" : "");
     engine_opts eo = {.backend = c->backend, .slab_bytes = engine_slab_bytes_from_env(),
-                      .threads = c->o->threads, .requant = true, .progress = c->o->progress,
+                      .requant = true, .progress = c->o->progress,
                       .done = collect, .done_ctx = c, .on_progress = c->o->on_progress,
                       .progress_ctx = c->o->progress_ctx, .cancel = c->o->cancel};
     if (getenv("MXFP4_CHECK_TRACE"))
@@ -1183,8 +1183,6 @@ static void keep_only_fault(verify_result *r, const char *err)
 int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errlen)
 {
     double start = util_now_seconds();
-    if (o->threads > 0)
-        omp_set_num_threads(o->threads);
     verify_result *r = verify_result_new(o->src, o->dst);
     record_tool(r, o);
     ckpt *src = NULL, *dst = NULL;
@@ -1198,6 +1196,10 @@ int verify_run(const verify_opts *o, verify_result **out, char *err, size_t errl
     }
     /* CUDA starts on its own thread meanwhile: the reading does not wait for it */
     int rc = backend_open(o->backend ? o->backend : "auto", o->gpus, &c.backend, err, errlen);
+    if (rc == 0 && !backend_may_use_gpu(c.backend))
+        omp_set_num_threads(backend_cpu_threads(o->threads));
+    else if (o->threads > 0)
+        omp_set_num_threads(o->threads);
     if (rc == 0)
         rc = refuse_same_side(o, err, errlen);
     if (rc == 0)
