@@ -211,6 +211,19 @@ printf '%s\n' "$TRACE" | sed 's/^/bench:   /' >&2
 PEAK_HOST=$(printf '%s\n' "$TRACE" | sed -n 's/.*peak host memory \([0-9]*\) MiB.*/\1/p' | tail -n 1)
 PEAK_GPU=$(printf '%s\n' "$TRACE" | sed -n 's/.*GPU memory \([0-9]*\) MiB.*/\1/p' | tail -n 1)
 
+# where the time goes: the engine's line of a traced run of each backend,
+# and what loading and unloading the CUDA driver alone costs (--version
+# counts the devices: the driver starts, no context is made)
+declare -A TRACE_ENGINE
+for b in $BACKENDS; do
+    [ -n "${VERIFY_S[$b]:-}" ] || continue
+    t=$TRACE
+    [ "$b" = "$FAST" ] || t=$(MXFP4_CHECK_TRACE=1 verify "$b" 2>&1 >/dev/null || true)
+    TRACE_ENGINE[$b]=$(printf '%s\n' "$t" | sed -n 's/^engine: //p' | tail -n 1)
+done
+DRIVER_S=''
+[ "$GPUS" -eq 0 ] || read -r DRIVER_S _ <<<"$(time_median "$BIN" --version)"
+
 # cold: the page cache dropped before each (root only)
 COLD_READ_S='' COLD_VERIFY_S=''
 drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; }
@@ -276,6 +289,11 @@ fi
 [ -z "$KERNEL" ] || printf '%s\n' "$KERNEL"
 [ -z "$CPU_ALONE" ] || printf '%s\n' "$CPU_ALONE"
 echo "peak memory of one verify --backend $FAST: host ${PEAK_HOST:-?} MiB (<= 2048), GPU ${PEAK_GPU:-?} MiB (<= 4096)"
+echo "where the time goes (MXFP4_CHECK_TRACE=1, one warm run each):"
+for b in $BACKENDS; do
+    [ -z "${TRACE_ENGINE[$b]:-}" ] || echo "  $b: ${TRACE_ENGINE[$b]}"
+done
+[ -z "$DRIVER_S" ] || echo "  --version alone (the CUDA driver loaded and unloaded, no context): $DRIVER_S s"
 echo
 echo "ratio = seconds / read seconds (1.00: as fast as reading the input; cold rows: of the cold read);"
 echo "cores = CPU seconds / seconds (user + system, children included)."
