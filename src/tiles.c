@@ -91,6 +91,12 @@ BLOCK_FN void compare_block_elementwise(const tiles_ctx *c, const float *x, uint
 #define QUAD 4       /* columns whose bytes are transposed together (16-byte vectors) */
 #define PAD_COLS (LANE_COLS > QUAD ? LANE_COLS : QUAD) /* a last tile is filled up to a multiple */
 
+/* Columns of a tile of `cols` blocks that are computed: up to a multiple of PAD_COLS. */
+static inline int padded_cols(int cols)
+{
+    return (cols + PAD_COLS - 1) / PAD_COLS * PAD_COLS;
+}
+
 
 /* What a column's pass gives: one block's sums. */
 typedef struct {
@@ -204,7 +210,7 @@ BLOCK_FN void put_nibbles(float (*to)[TILE_COLS], int j0, int k0, bytes16 codes,
 BLOCK_FN void tile_decode_codes(const tile *t, float (*to)[TILE_COLS], mxfp4_order order,
                                 const code_bytes *cb)
 {
-    for (int j0 = 0; j0 < t->cols; j0 += QUAD) {
+    for (int j0 = 0; j0 < padded_cols(t->cols); j0 += QUAD) { /* the lanes read every column to there */
         bytes16 a = load_bytes16(t->block[j0]), b = load_bytes16(t->block[j0 + 1]);
         bytes16 c = load_bytes16(t->block[j0 + 2]), d = load_bytes16(t->block[j0 + 3]);
         words8 ab_low = (words8)__builtin_shufflevector(a, b, BYTES_LOW);
@@ -499,7 +505,7 @@ static void tile_place(tile *t, const mx_geom *g, uint64_t m, uint64_t n, uint64
 BLOCK_FN void tile_pad(tile *t, int cols)
 {
     t->cols = cols;
-    for (int j = cols; j < (cols + PAD_COLS - 1) / PAD_COLS * PAD_COLS; j++) {
+    for (int j = cols; j < padded_cols(cols); j++) {
         for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
             t->x[i][j] = 0.0f;
         t->block[j] = zero_block;

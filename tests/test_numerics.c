@@ -247,7 +247,7 @@ static void check_tensor(tensor t, mx_variant v, bool requant, uint64_t budget)
         assert_int_equal(want.codes_equal, got.codes_equal);
         assert_int_equal(want.scales_total, got.scales_total);
         assert_int_equal(want.scales_equal, got.scales_equal);
-        assert_true(want.max_abs_err == got.max_abs_err);
+        assert_memory_equal(&want.max_abs_err, &got.max_abs_err, sizeof want.max_abs_err); /* a 0's sign too */
         assert_int_equal(want.max_abs_err_index, got.max_abs_err_index);
         assert_close(want.sum_abs_err, got.sum_abs_err, "sum_abs_err");
         assert_close(want.sum_sq_err, got.sum_sq_err, "sum_sq_err");
@@ -396,6 +396,23 @@ static void test_scale_overflowing(void **state)
     check_tensor(t, far, true, WHOLE);
 }
 
+/* Zeros quantized as -0 (code 8): every error is -0 - 0 = -0, and the max
+ * error printed must be 0, not -0, on both sides. */
+static void test_negative_zero_error(void **state)
+{
+    (void)state;
+    rng_state = 0x3C6EF372FE94F82Bu;
+    tensor t = make_tensor((mx_geom){1, 70, 2, MX_TRANSPOSED}, MXFP4_ORDER_REFERENCE);
+    memset(t.src, 0, 70 * 2 * 32 * 2);
+    memset(t.blocks, 0x88, 70 * 2 * 16);
+    memset(t.scales, 127, 70 * 2);
+    stats_acc want;
+    uint64_t hist[MX_HIST_LEN] = {0};
+    expected(&t, &(mx_variant)MX_VARIANT_FAITHFUL, true, &want, hist);
+    assert_true(want.max_abs_err == 0.0 && !signbit(want.max_abs_err));
+    check_tensor(t, (mx_variant)MX_VARIANT_FAITHFUL, true, WHOLE);
+}
+
 int main(void)
 {
     if (mx_tiles_lanes_max() < 8)
@@ -410,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_max_error_ties),
         cmocka_unit_test(test_every_source_value),
         cmocka_unit_test(test_scale_overflowing),
+        cmocka_unit_test(test_negative_zero_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
