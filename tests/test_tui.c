@@ -665,6 +665,32 @@ static void test_help_lists_keys(void **state)
     run_result_free(&r);
 }
 
+/* Every view that scrolls takes the same keys (those of the lists): at 12
+ * lines the help is longer than its screen; G shows its last line, g its
+ * first again, Space a page further in the metadata. */
+static void test_scrolled_views_share_keys(void **state)
+{
+    (void)state;
+    run_result r;
+    assert_int_equal(tui_run(&r, "? G", fixture("mxfp4"), "--size", "100x12", NULL), 0);
+    assert_contains(final_screen(&r), "Marks: [Q] quantized");
+    assert_not_contains(final_screen(&r), "1 2 3 4 5, Tab");
+    run_result_free(&r);
+    assert_int_equal(tui_run(&r, "? G g", fixture("mxfp4"), "--size", "100x12", NULL), 0);
+    assert_contains(final_screen(&r), "1 2 3 4 5, Tab");
+    run_result_free(&r);
+    assert_int_equal(tui_run(&r, "? <Space>", fixture("mxfp4"), "--size", "100x12", NULL), 0);
+    assert_not_contains(final_screen(&r), "1 2 3 4 5, Tab");
+    run_result_free(&r);
+    assert_int_equal(tui_run(&r, "m", fixture("mxfp4"), "--size", "100x12", NULL), 0);
+    char *first = strdup(final_screen(&r));
+    run_result_free(&r);
+    assert_int_equal(tui_run(&r, "m <Space>", fixture("mxfp4"), "--size", "100x12", NULL), 0);
+    assert_string_not_equal(first, final_screen(&r));
+    run_result_free(&r);
+    free(first);
+}
+
 static void test_metadata_view(void **state)
 {
     (void)state;
@@ -1068,6 +1094,7 @@ int main(void)
         cmocka_unit_test(test_policy_view),
         cmocka_unit_test_setup_teardown(test_policy_with_rule_file, tmp_setup, tmp_teardown),
         cmocka_unit_test(test_help_lists_keys),
+        cmocka_unit_test(test_scrolled_views_share_keys),
         cmocka_unit_test(test_metadata_view),
         cmocka_unit_test(test_back_and_quit),
         cmocka_unit_test(test_resize_to_80x24),

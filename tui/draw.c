@@ -280,6 +280,22 @@ bool list_key(tui_list *l, int ch, int rows)
     return true;
 }
 
+bool scroll_key(int *offset, int ch, int lines, int rows)
+{
+    int page = rows > 1 ? rows - 1 : 1, last = lines > rows ? lines - rows : 0;
+    switch (ch) {
+    case KEY_DOWN: case 'j': *offset += 1; break;
+    case KEY_UP: case 'k': *offset -= 1; break;
+    case KEY_NPAGE: case ' ': case 6: /* ^F */ *offset += page; break;
+    case KEY_PPAGE: case 2: /* ^B */ *offset -= page; break;
+    case 'g': case KEY_HOME: *offset = 0; break;
+    case 'G': case KEY_END: *offset = last; break;
+    default: return false;
+    }
+    *offset = *offset < 0 ? 0 : *offset > last ? last : *offset;
+    return true;
+}
+
 bool tui_is_enter(int ch)
 {
     return ch == '\n' || ch == '\r' || ch == KEY_ENTER || ch == 'l' || ch == KEY_RIGHT;

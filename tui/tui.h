@@ -116,6 +116,10 @@ bool list_key(tui_list *l, int ch, int rows);
 /* Keeps the cursor inside [0, n) and visible in rows. */
 void list_fit(tui_list *l, int rows);
 
+/* The same keys for a text of `lines` lines shown `rows` at a time from
+ * *offset (the Tensor, Policy, Metadata and Help views); true when ch was one. */
+bool scroll_key(int *offset, int ch, int lines, int rows);
+
 /* Key codes the views share (curses' KEY_* are in loop.c and list.c only). */
 bool tui_is_enter(int ch);
 bool tui_is_back(int ch);

@@ -13,7 +13,7 @@ typedef struct {
 
 static const key_doc keys[] = {
     {"1 2 3 4 5, Tab", "views: Shards, Weight map, Tensor, Findings, Policy (Shift-Tab: back round)"},
-    {"Up Down, j k", "move (scroll in the Tensor, Policy and Help views)"},
+    {"Up Down, j k", "move (scroll in the Tensor, Policy, Metadata and Help views)"},
     {"PgUp PgDn, Space, ^B ^F", "a page up, down"},
     {"g G, Home End", "first, last row"},
     {"Enter, l, Right", "open: a directory, a tensor, a shard's tensors, a finding's tensor"},
@@ -58,14 +58,8 @@ static void help_draw(int top, int rows)
 
 static bool help_key(int ch)
 {
-    int n = (int)(sizeof keys / sizeof keys[0]) + 2, body = tui_lines() - 3;
-    if ((ch == 'j' || ch == KEY_DOWN) && offset + body < n)
-        offset++;
-    else if ((ch == 'k' || ch == KEY_UP) && offset > 0)
-        offset--;
-    else
-        return false;
-    return true;
+    int lines = (int)(sizeof keys / sizeof keys[0]) + 2; /* the keys, a blank line, the marks */
+    return scroll_key(&offset, ch, lines, tui_lines() - 3);
 }
 
 const tui_view view_help = {

@@ -63,14 +63,7 @@ static void meta_draw(int top, int rows)
 
 static bool meta_key(int ch)
 {
-    int body = tui_lines() - 3;
-    if ((ch == 'j' || ch == KEY_DOWN) && offset + body < lines_drawn)
-        offset++;
-    else if ((ch == 'k' || ch == KEY_UP) && offset > 0)
-        offset--;
-    else
-        return false;
-    return true;
+    return scroll_key(&offset, ch, lines_drawn, tui_lines() - 3);
 }
 
 const tui_view view_meta = {

@@ -57,24 +57,7 @@ static void policy_draw(int top, int rows)
 
 static bool policy_key(int ch)
 {
-    int body = tui_lines() - 3;
-    switch (ch) {
-    case 'j': case KEY_DOWN:
-        if (offset + body < lines_drawn)
-            offset++;
-        return true;
-    case 'k': case KEY_UP:
-        if (offset > 0)
-            offset--;
-        return true;
-    case 'g': case KEY_HOME:
-        offset = 0;
-        return true;
-    case 'G': case KEY_END:
-        offset = lines_drawn > body ? lines_drawn - body : 0;
-        return true;
-    }
-    return false;
+    return scroll_key(&offset, ch, lines_drawn, tui_lines() - 3);
 }
 
 void policy_view_show(size_t tensor)

@@ -174,40 +174,18 @@ static void tensor_draw(int top, int rows)
 
 static bool tensor_key(int ch)
 {
-    int body = tui_lines() - 3;
-    switch (ch) {
-    case 'j': case KEY_DOWN:
-        if (offset + body < lines_drawn)
-            offset++;
+    if (scroll_key(&offset, ch, lines_drawn, tui_lines() - 3))
         return true;
-    case 'k': case KEY_UP:
-        if (offset > 0)
-            offset--;
+    if (ch != 'c')
+        return false;
+    char err[256];
+    if (shown < 0)
         return true;
-    case ' ': case KEY_NPAGE:
-        offset = offset + body < lines_drawn ? offset + body - 1 : offset;
-        return true;
-    case KEY_PPAGE:
-        offset = offset > body ? offset - body + 1 : 0;
-        return true;
-    case 'g': case KEY_HOME:
-        offset = 0;
-        return true;
-    case 'G': case KEY_END:
-        offset = lines_drawn > body ? lines_drawn - body : 0;
-        return true;
-    case 'c': {
-        if (shown < 0)
-            return true;
-        char err[256];
-        if (model_request_compare(tui.model, (size_t)shown, err, sizeof err) < 0)
-            tui_say("%s", err);
-        else
-            tui_say("comparing with SRC in the background");
-        return true;
-    }
-    }
-    return false;
+    if (model_request_compare(tui.model, (size_t)shown, err, sizeof err) < 0)
+        tui_say("%s", err);
+    else
+        tui_say("comparing with SRC in the background");
+    return true;
 }
 
 void tensor_view_show(size_t tensor)
