@@ -463,26 +463,48 @@ static void rel_l2_bar(FILE *out, const html_item *it, size_t n, double x, doubl
     fprintf(out, ", %s</title></rect>", status_name(t->status));
 }
 
+/* What the two per-layer charts share: the limit of the policy (when one
+ * applies to every tensor shown), the scale, the bars' places; chart_begin
+ * writes the frame and the axes. */
+typedef struct {
+    const verify_limit *lim;
+    double limit, top, step, w;
+    html_bins bins;
+} chart_frame;
+
+static chart_frame chart_begin(FILE *out, const verify_result *r, const html_item *it, size_t n, bool excess)
+{
+    const char *what = excess ? "excess" : "rel_l2";
+    chart_frame f;
+    f.limit = common_limit(r, it, n, excess ? "max_excess" : "max_rel_l2", &f.lim);
+    f.top = chart_top(it, n, excess, f.limit);
+    f.bins = bins_of(n);
+    f.step = CH_PLOT_W / (double)f.bins.bars;
+    f.w = f.step * 0.8;
+    fprintf(out, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s per layer\">",
+            (int)CH_W, (int)CH_H, what);
+    char top_text[REPORT_NUM_TEXT];
+    report_format_value(f.top, 3, !excess, top_text, sizeof top_text);
+    dot_decimal(top_text);
+    chart_axes(out, top_text, what);
+    return f;
+}
+
+/* Left edge of bar b. */
+static double chart_bar_x(const chart_frame *f, size_t b)
+{
+    return CH_LEFT + f->step * (double)b + (f->step - f->w) / 2;
+}
+
 static void chart_rel_l2(FILE *out, const verify_result *r, const html_item *it, size_t n)
 {
-    const verify_limit *lim;
-    double limit = common_limit(r, it, n, "max_rel_l2", &lim);
-    double top = chart_top(it, n, false, limit);
-    html_bins bins = bins_of(n);
-    double step = CH_PLOT_W / (double)bins.bars, w = step * 0.8;
-    fprintf(out, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"rel_l2 per layer\">",
-            (int)CH_W, (int)CH_H);
-    char top_text[REPORT_NUM_TEXT];
-    report_format_value(top, 3, true, top_text, sizeof top_text);
-    dot_decimal(top_text);
-    chart_axes(out, top_text, "rel_l2");
-    for (size_t b = 0; b < bins.bars; b++) {
-        size_t first = b * bins.per_bar, k = n - first < bins.per_bar ? n - first : bins.per_bar;
-        double x = CH_LEFT + step * (double)b + (step - w) / 2;
-        rel_l2_bar(out, it + first, k, x, w, top);
-        chart_x_label(out, it, b, bins, x, w);
+    chart_frame f = chart_begin(out, r, it, n, false);
+    for (size_t b = 0; b < f.bins.bars; b++) {
+        size_t first = b * f.bins.per_bar, k = n - first < f.bins.per_bar ? n - first : f.bins.per_bar;
+        rel_l2_bar(out, it + first, k, chart_bar_x(&f, b), f.w, f.top);
+        chart_x_label(out, it, b, f.bins, chart_bar_x(&f, b), f.w);
     }
-    chart_line(out, limit, top, "limit", "max_rel_l2", lim);
+    chart_line(out, f.limit, f.top, "limit", "max_rel_l2", f.lim);
     fputs("</svg>\n", out);
 }
 
@@ -490,46 +512,36 @@ static void chart_rel_l2(FILE *out, const verify_result *r, const html_item *it,
  * elements of their own here; the rel_l2 bars carry the tooltips). */
 static void chart_excess(FILE *out, const verify_result *r, const html_item *it, size_t n)
 {
-    const verify_limit *lim;
-    double limit = common_limit(r, it, n, "max_excess", &lim);
-    double top = chart_top(it, n, true, limit);
-    html_bins bins = bins_of(n);
-    double step = CH_PLOT_W / (double)bins.bars, w = step * 0.8;
-    fprintf(out, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"excess per layer\">",
-            (int)CH_W, (int)CH_H);
-    char top_text[REPORT_NUM_TEXT];
-    report_format_value(top, 3, false, top_text, sizeof top_text);
-    dot_decimal(top_text);
-    chart_axes(out, top_text, "excess");
+    chart_frame f = chart_begin(out, r, it, n, true);
     for (int s = VT_PASS; s <= VT_FAIL; s++) {
         bool open = false;
-        for (size_t b = 0; b < bins.bars; b++) {
-            size_t first = b * bins.per_bar, k = n - first < bins.per_bar ? n - first : bins.per_bar;
+        for (size_t b = 0; b < f.bins.bars; b++) {
+            size_t first = b * f.bins.per_bar, k = n - first < f.bins.per_bar ? n - first : f.bins.per_bar;
             vt_status st;
             const verify_tensor *t = bin_worst(it + first, k, true, &st);
-            double h = bar_height(t, true, top);
+            double h = bar_height(t, true, f.top);
             if (st != (vt_status)s || h <= 0)
                 continue;
             if (!open)
                 fprintf(out, "<path class=\"ex %s\" d=\"", status_name(st));
             open = true;
             fputc('M', out);
-            put_coord(out, CH_LEFT + step * (double)b + (step - w) / 2);
+            put_coord(out, chart_bar_x(&f, b));
             fputc(' ', out);
             put_coord(out, CH_TOP + CH_PLOT_H - h);
             fputc('h', out);
-            put_coord(out, w);
+            put_coord(out, f.w);
             fputc('v', out);
             put_coord(out, h);
             fputc('h', out);
-            put_coord(out, -w);
+            put_coord(out, -f.w);
             fputs("z", out);
         }
         if (open)
             fputs("\"/>", out);
     }
-    chart_line(out, 1.0, top, "ref", "reference", NULL);
-    chart_line(out, limit, top, "limit", "max_excess", lim);
+    chart_line(out, 1.0, f.top, "ref", "reference", NULL);
+    chart_line(out, f.limit, f.top, "limit", "max_excess", f.lim);
     fputs("</svg>\n", out);
 }
 
