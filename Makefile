@@ -11,6 +11,11 @@ ifeq ($(MPI),1)
   CC       := mpicc
 endif
 FIXTURES   ?= $(abspath ../shared/fixtures)
+# How many compilers, test suites and fuzzers run at a time in test-all,
+# check, test-mpi, test and fuzz (`make test-all JOBS=1` runs one at a time).
+# The builds of those targets get -j$(JOBS) unless make was given -j itself.
+JOBS       ?= $(shell nproc 2>/dev/null || echo 1)
+PAR         = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 # CUDA is built in when nvcc is found; `make CUDA=0` forces the CPU-only build.
 NVCC       ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
@@ -133,24 +138,25 @@ deps:
 test: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(SHIM)
 	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
 	  MXC_SRCDIR=$(CURDIR) MXC_FAULTSHIM=$(abspath $(SHIM)) MXC_MPI_BIN=$(MXC_MPI_BIN) \
-	  ./scripts/run-tests.sh $(TEST_BIN)
+	  TEST_JOBS=$(JOBS) ./scripts/run-tests.sh $(TEST_BIN)
 
 # The scale-out suite against the MPI build (mpirun -n 3 as well as --shard
 # and merge): builds build-mpi/ (CPU only) and runs tests/test_scaleout there.
 MPI_BUILD  ?= build-mpi
 test-mpi: $(BIN) $(TOOL_BIN) $(BUILD)/tests/test_scaleout
-	$(MAKE) MPI=1 CUDA=0 BUILD=$(MPI_BUILD) $(MPI_BUILD)/mxfp4-check
+	$(MAKE) $(PAR) MPI=1 CUDA=0 BUILD=$(MPI_BUILD) $(MPI_BUILD)/mxfp4-check
 	@MXC_BIN=$(abspath $(BIN)) MXC_TOOLS=$(abspath $(BUILD)/tools) MXC_FIXTURES=$(FIXTURES) \
-	  MXC_MPI_BIN=$(abspath $(MPI_BUILD)/mxfp4-check) ./scripts/run-tests.sh $(BUILD)/tests/test_scaleout
+	  MXC_MPI_BIN=$(abspath $(MPI_BUILD)/mxfp4-check) TEST_JOBS=$(JOBS) \
+	  ./scripts/run-tests.sh $(BUILD)/tests/test_scaleout
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 check:
-	$(MAKE) BUILD=build-san SAN=1 CUDA=0 test
+	$(MAKE) $(PAR) BUILD=build-san SAN=1 CUDA=0 test
 
 FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang-14
 fuzz:
-	@./scripts/fuzz.sh "$(FUZZ_CC)" "$(FUZZ_SECONDS)"
+	@FUZZ_JOBS=$(JOBS) ./scripts/fuzz.sh "$(FUZZ_CC)" "$(FUZZ_SECONDS)"
 
 # GPU parity tests: skipped with a notice where there is no GPU (CI).
 test-gpu:
@@ -167,8 +173,8 @@ test-all: deps
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) test-gpu
 	$(MAKE) check
-	$(MAKE) test-mpi
-	$(MAKE) test
+	$(MAKE) $(PAR) test-mpi
+	$(MAKE) $(PAR) test
 
 bench: $(BIN)
 	@./bench/run.sh
