@@ -12,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK 65536
-#define REAP_POLL_MS 10 /* between waitpid checks once both pipes are closed */
+#define REAP_POLL_MS 10 /* between waitpid checks once both pipes are closed, without a pidfd */
 #define NFTW_FDS 32
 
 /* ---- capturing output ---------------------------------------------------- */
@@ -106,9 +107,32 @@ static void kill_child(pid_t pid)
     kill(pid, SIGKILL);
 }
 
+/* A descriptor (close-on-exec) that becomes readable when the child pid
+ * exits (Linux 5.3), or -1. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Waits at most ms for the child to exit: on its pidfd (woken the moment it
+ * exits), else by sleeping REAP_POLL_MS. */
+static void await_exit(int pidfd, long long ms)
+{
+    if (pidfd >= 0) {
+        struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+        poll(&pf, 1, ms > 1000 ? 1000 : (int)ms);
+    } else
+        sleep_ms(ms < REAP_POLL_MS ? (long)ms : REAP_POLL_MS);
+}
+
 /* Reads both pipes until EOF and reaps the child, killing it at the
  * deadline. Returns 0 when reaped in time (wstatus set), -1 otherwise. */
-static int collect(pid_t pid, sink *s, long long deadline, int *wstatus, bool *timed_out)
+static int collect(pid_t pid, int pidfd, sink *s, long long deadline, int *wstatus, bool *timed_out)
 {
     for (;;) {
         long long left = deadline - now_ms();
@@ -122,7 +146,7 @@ static int collect(pid_t pid, sink *s, long long deadline, int *wstatus, bool *t
                 return 0;
             if (w < 0 && errno != EINTR)
                 return -1;
-            sleep_ms(left < REAP_POLL_MS ? (long)left : REAP_POLL_MS);
+            await_exit(pidfd, left);
             continue;
         }
         struct pollfd pf[2];
@@ -171,8 +195,10 @@ int run_cmd(const char *const *argv, unsigned timeout_s, run_result *r)
     close(po[1]);
     close(pe[1]);
     sink s[2] = {{po[0], &r->out, &r->out_len, 1}, {pe[0], &r->err, &r->err_len, 1}};
-    int wstatus = 0;
-    int rc = collect(pid, s, now_ms() + (long long)timeout_s * 1000, &wstatus, &r->timed_out);
+    int wstatus = 0, pidfd = open_pidfd(pid);
+    int rc = collect(pid, pidfd, s, now_ms() + (long long)timeout_s * 1000, &wstatus, &r->timed_out);
+    if (pidfd >= 0)
+        close(pidfd);
     for (int i = 0; i < 2; i++)
         if (s[i].fd >= 0)
             close(s[i].fd);
