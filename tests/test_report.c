@@ -28,6 +28,7 @@
 
 #include "report.h"
 #include "runner.h"
+#include "schema_check.h"
 #include "util.h"
 
 #define KEPT_NAME "model.embed\x1b[2J<&>\"'.weight"
@@ -36,21 +37,7 @@
 #define DOWN "model.layers.0.mlp.experts.down_proj"
 #define STALE "model.layers.*.router"
 #define SCHEMA_REL "tests/data/verify-report.schema.json"
-#define VALIDATION_FAILED 3 /* exit status of the validator script on an invalid report */
 
-/* Validates argv[2] against argv[1] with whatever draft the schema names;
- * exit 0 valid, 3 invalid, anything else a crash (bad schema, bad JSON). */
-static const char validator[] =
-    "import json, sys\n"
-    "import jsonschema\n"
-    "schema = json.load(open(sys.argv[1], encoding='utf-8'))\n"
-    "cls = jsonschema.validators.validator_for(schema)\n"
-    "cls.check_schema(schema)\n"
-    "doc = json.load(open(sys.argv[2], encoding='utf-8'))\n"
-    "errs = list(cls(schema).iter_errors(doc))\n"
-    "for e in errs:\n"
-    "    print(list(e.absolute_path), e.message, file=sys.stderr)\n"
-    "sys.exit(3 if errs else 0)\n";
 
 /* ---- the result under test ------------------------------------------------- */
 
@@ -682,59 +669,48 @@ static const char *schema_path(void)
     return buf;
 }
 
-/* The Debian python3 first: python3-jsonschema installs there. */
-static const char *find_python(void)
+/* Skips the test where no python3 has jsonschema; fails where the validator
+ * cannot check against the schema. */
+static void require_validator(void)
 {
-    static const char *const candidates[] = {"/usr/bin/python3", "python3"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        run_result rr = {0};
-        const char *argv[] = {candidates[i], "-c", "import jsonschema", NULL};
-        int rc = run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &rr);
-        bool ok = rc == 0 && rr.status == 0;
-        run_result_free(&rr);
-        if (ok)
-            return candidates[i];
+    char msg[4096];
+    schema_verdict ready = schema_ready(schema_path(), msg, sizeof msg);
+    if (ready == SCHEMA_NO_VALIDATOR) {
+        print_message("python3 with jsonschema not found (apt-get install python3-jsonschema)\n");
+        skip();
     }
-    return NULL;
+    if (ready != SCHEMA_VALID)
+        fail_msg("validator crashed: %s", msg);
 }
 
-/* Exit status of the validator on doc, written to a file in dir. */
-static int validate(const char *python, const char *dir, const cJSON *doc)
+/* SCHEMA_VALID or SCHEMA_INVALID (its errors printed when verbose) for the
+ * file at path; a validator that breaks fails the test. */
+static schema_verdict validate_file(const char *path, bool verbose)
+{
+    char msg[4096];
+    schema_verdict verdict = schema_check(schema_path(), path, msg, sizeof msg);
+    if (verdict != SCHEMA_VALID && verdict != SCHEMA_INVALID)
+        fail_msg("validator crashed: %s", msg);
+    if (verdict == SCHEMA_INVALID && verbose)
+        print_message("validator: %s\n", msg);
+    return verdict;
+}
+
+/* validate_file on doc, written to a file in dir. */
+static schema_verdict validate(const char *dir, const cJSON *doc)
 {
     char *path = join(dir, "doc.json"), *text = cJSON_Print(doc);
     assert_int_equal(run_write_file(path, text), 0);
-    const char *argv[] = {python, "-c", validator, schema_path(), path, NULL};
-    run_result rr = {0};
-    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &rr), 0);
-    int status = rr.status;
-    if (status != 0 && status != VALIDATION_FAILED)
-        fail_msg("validator crashed (%d): %s", status, rr.err);
-    run_result_free(&rr);
+    schema_verdict verdict = validate_file(path, false);
     free(text);
     free(path);
-    return status;
-}
-
-static int validate_file(const char *python, const char *path)
-{
-    const char *argv[] = {python, "-c", validator, schema_path(), path, NULL};
-    run_result rr = {0};
-    assert_int_equal(run_cmd(argv, RUN_DEFAULT_TIMEOUT_S, &rr), 0);
-    int status = rr.status;
-    if (status != 0)
-        print_message("validator: %s\n", rr.err);
-    run_result_free(&rr);
-    return status;
+    return verdict;
 }
 
 static void test_schema_accepts_reports(void **state)
 {
     (void)state;
-    const char *python = find_python();
-    if (!python) {
-        print_message("python3 with jsonschema not found (apt-get install python3-jsonschema)\n");
-        skip();
-    }
+    require_validator();
     char *dir = tmpdir("schema"), *path = join(dir, "report.json"), err[512];
     for (int variant = 0; variant < 4; variant++) {
         verify_result *r = make_result(variant != 1);
@@ -755,7 +731,7 @@ static void test_schema_accepts_reports(void **state)
                 free(r->patterns[i].pattern);
         }
         assert_int_equal(report_write_json(r, path, err, sizeof err), 0);
-        if (validate_file(python, path) != 0)
+        if (validate_file(path, true) != SCHEMA_VALID)
             fail_msg("variant %d does not validate", variant);
         verify_result_free(r);
     }
@@ -804,9 +780,7 @@ static void br_negative(cJSON *j) { cJSON_ReplaceItemInObjectCaseSensitive(cJSON
 static void test_schema_rejects_broken(void **state)
 {
     (void)state;
-    const char *python = find_python();
-    if (!python)
-        skip();
+    require_validator();
     static const breaker breakers[] = {
         br_result, br_result_pass, br_schema, br_extra_key, br_missing_key, br_id, br_severity,
         br_cause, br_no_k, br_cause_order, br_cause_axis, br_k_without_bias, br_cause_elsewhere, br_kind, br_status, br_inf, br_no_requant,
@@ -815,11 +789,11 @@ static void test_schema_rejects_broken(void **state)
     verify_result *r = make_result(true);
     char *dir = tmpdir("schema"), *text = report_json_string(r);
     cJSON *good = cJSON_Parse(text);
-    assert_int_equal(validate(python, dir, good), 0);
+    assert_int_equal(validate(dir, good), SCHEMA_VALID);
     for (size_t i = 0; i < sizeof breakers / sizeof breakers[0]; i++) {
         cJSON *bad = cJSON_Duplicate(good, true);
         breakers[i](bad);
-        if (validate(python, dir, bad) != VALIDATION_FAILED)
+        if (validate(dir, bad) != SCHEMA_INVALID)
             fail_msg("broken report %zu validates", i);
         cJSON_Delete(bad);
     }
