@@ -55,12 +55,14 @@ grep -B2 -A6 'ERROR' "${OUT:-/tmp}/gpu.log" | head -40
 # The machine has no python3-jsonschema: MXC_SCHEMA_OPTIONAL=1 lets test_verify
 # go on past its schema checks there (CI checks the schema); everything must
 # pass. test_scale's resident-memory bound is set for CI's 2 cores: with 16
-# OpenMP threads, glibc's per-thread arenas take more.
+# OpenMP threads, glibc's per-thread arenas take more. TEST_JOBS=1: the suites
+# one after the other, as they were timed here (run-tests.sh would otherwise
+# start one per CPU, all on the one GPU).
 if [ -z "${SUITES_SKIP:-}" ]; then
 echo "== suites (CUDA-enabled build)"
 mapfile -t suites < <(find "$D/tests" -maxdepth 1 -name 'test_*' ! -name '*.d' | sort)
 MXC_BIN=$D/mxfp4-check MXC_TOOLS=$D/tools MXC_FIXTURES=$D/fixtures MXC_SRCDIR=$PWD MXC_FAULTSHIM=$D/tests/faultshim.so MXC_SCHEMA_OPTIONAL=1 \
-    ./scripts/run-tests.sh "${suites[@]}" > "${OUT:-/tmp}/suites.log" 2>&1
+    TEST_JOBS=1 ./scripts/run-tests.sh "${suites[@]}" > "${OUT:-/tmp}/suites.log" 2>&1
 tail -n 1 "${OUT:-/tmp}/suites.log"
 grep -E '^\[  FAILED  \]|^failing' "${OUT:-/tmp}/suites.log" | head -20
 fi
