@@ -126,10 +126,12 @@ uint64_t mx_slab_scales_bytes(const mx_slab *s);
  * non-NULL writes them (call once with NULL to size the array). */
 uint64_t mx_plan_slabs(const mx_geom *g, uint64_t budget, mx_slab *out);
 
-/* Compares a slab on the CPU with OpenMP threads: statistics (and, with
- * requant, the reference quantizer's codes/scales/error) into *acc, scale
- * bytes (and offsets) counted into hist[MX_HIST_LEN] when hist is non-NULL. Partial results are
- * merged in a fixed order, so the result does not depend on the thread count. */
+/* Compares a slab on the CPU with OpenMP threads, in the widest tiles the
+ * CPU runs (tiles.h): statistics (and, with requant, the reference
+ * quantizer's codes/scales/error) into *acc, scale bytes (and offsets)
+ * counted into hist[MX_HIST_LEN] when hist is non-NULL. Partial results are
+ * merged in a fixed order, so the result depends on neither the thread
+ * count nor the tiles' width. */
 void mx_compare_slab_cpu(const mx_geom *g, const mx_slab *s, const mx_buffers *b,
                          const mx_variant *v, bool requant, stats_acc *acc, uint64_t *hist);
 
