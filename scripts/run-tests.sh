@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-tests.sh TEST... - runs each cmocka suite, keeps going after a failing
 # one, and ends with one line of totals ("N passed, N failed") for people and
-# CI. The environment (MXC_BIN, MXC_FIXTURES, ...) is passed through.
+# CI. A suite fails by its failed tests, by ending before cmocka's summary,
+# or by a nonzero exit status. The environment (MXC_BIN, MXC_FIXTURES, ...) is passed through.
 #
 # TEST_JOBS suites run at a time (default: the number of CPUs; 1 runs them
 # one after the other). Each suite's output is kept and printed whole, under
@@ -25,6 +26,7 @@ run_one() {
     echo "$2" >"$tmp/$1.name"
     start=$(date +%s)
     "$2" >"$tmp/$1.log" 2>&1
+    echo $? >"$tmp/$1.rc"
     echo $(($(date +%s) - start)) >"$tmp/$1.t"
     mv "$tmp/$1.t" "$tmp/$1.time" # whole when it appears: it says the suite ended
     echo "$1" >&3
@@ -39,8 +41,12 @@ report() {
     fc=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
     passed=$((passed + rc))
     failed=$((failed + fc))
-    # a suite that crashed before cmocka's summary counts as a failure too
-    if ! grep -q '^\[  PASSED  \]\|^\[  FAILED  \]' "$log" || [ "$fc" -gt 0 ]; then
+    # a suite that crashed before cmocka's summary, or whose exit status says
+    # it failed after it (a sanitizer's leak report at exit), counts as a
+    # failure too
+    status=$(cat "$tmp/$1.rc")
+    if ! grep -q '^\[  PASSED  \]\|^\[  FAILED  \]' "$log" || [ "$fc" -gt 0 ] || [ "$status" -ne 0 ]; then
+        [ "$status" -eq 0 ] || [ "$fc" -gt 0 ] || echo "$name: exit status $status"
         bad="$bad $name"
         [ "$fc" -gt 0 ] || failed=$((failed + 1))
     fi
