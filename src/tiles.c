@@ -25,7 +25,7 @@
 #endif
 #endif
 
-static const double e2m1_value[16] = MXFP4_E2M1_VALUES;
+static const float e2m1_value[16] = MXFP4_E2M1_VALUES; /* exact in float */
 
 /* ---- one block, element by element ----------------------------------------
  *
@@ -62,7 +62,7 @@ BLOCK_FN void compare_block_elementwise(const tiles_ctx *c, const float *x, uint
     double scale = c->scale_of[scale_byte];
     for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++)
         stats_add(c->acc, first + (uint64_t)i * stride, x[i],
-                  e2m1_value[mx_variant_code(c->v, block, i)] * scale);
+                  (double)e2m1_value[mx_variant_code(c->v, block, i)] * scale);
     uint8_t ref_scale = 0;
     unsigned equal = 0;
     double se = 0.0;
@@ -72,7 +72,7 @@ BLOCK_FN void compare_block_elementwise(const tiles_ctx *c, const float *x, uint
         double ref = mxfp4_ref_scale_value(ref_scale);
         for (int i = 0; i < MXFP4_BLOCK_ELEMS; i++) {
             equal += ref_codes[i] == mxfp4_block_code(block, i);
-            double d = e2m1_value[ref_codes[i]] * ref - (double)x[i];
+            double d = (double)e2m1_value[ref_codes[i]] * ref - (double)x[i];
             se += d - d == 0.0 ? d * d : 0.0;
         }
     }
@@ -97,15 +97,12 @@ static inline int padded_cols(int cols)
     return (cols + PAD_COLS - 1) / PAD_COLS * PAD_COLS;
 }
 
-
 /* What a column's pass gives: one block's sums. */
 typedef struct {
     double abs_err[TILE_COLS], sq_err[TILE_COLS], sq_src[TILE_COLS], sq_deq[TILE_COLS],
         dot[TILE_COLS], peak[TILE_COLS], ref_sq_err[TILE_COLS];
     int32_t equal[TILE_COLS], codes_equal[TILE_COLS];
 } tile_sums;
-
-static const float e2m1_value_f[16] = MXFP4_E2M1_VALUES;
 
 /* Puts DST's block into column j (its codes are decoded with the tile's
  * others, tile_decode_codes). */
@@ -145,7 +142,7 @@ static code_bytes e2m1_code_bytes(void)
 {
     code_bytes cb;
     for (int c = 0; c < 16; c++) {
-        uint32_t bits = mxfp4_f32_bits(e2m1_value_f[c]);
+        uint32_t bits = mxfp4_f32_bits(e2m1_value[c]);
         cb.high[c] = (uint8_t)(bits >> 24);
         cb.low[c] = (uint8_t)(bits >> 16);
     }
@@ -483,7 +480,6 @@ BLOCK_FN void tile_compare(tile *t, const tiles_ctx *c, const code_bytes *cb)
 
 /* The work items are compiled for each target (HOT_CLONES, or the whole
  * object for AVX-512): the tile loops above are written to vectorize. */
-
 
 static const uint8_t zero_block[MXFP4_BLOCK_BYTES];
 static const uint16_t zero_source[MXFP4_BLOCK_ELEMS];
